@@ -1,0 +1,76 @@
+"""The one writer of audit rows, and the compare-and-set status transition every app uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+
+from .errors import ConcurrentTransition, InvalidTransition
+from .models import AuditEntry
+
+SYSTEM = "system"
+
+
+def actor_fields(actor: Any) -> dict[str, Any]:
+    """An actor is a user, or a label such as ``"system:dispatcher"`` or ``"api-token:3"``."""
+    if actor is None:
+        return {"actor": None, "actor_label": SYSTEM}
+    if isinstance(actor, str):
+        return {"actor": None, "actor_label": actor}
+    return {"actor": actor if actor.pk else None, "actor_label": actor.get_username()}
+
+
+def audit_record(
+    *, obj: models.Model, actor: Any, action: str, old: str = "", new: str = "", note: str = "", data: dict | None = None
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=str(obj.pk),
+        action=action,
+        old=old,
+        new=new,
+        note=note,
+        data=data or {},
+        **actor_fields(actor),
+    )
+
+
+def audit_trail(obj: models.Model):
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=str(obj.pk)
+    ).select_related("actor")
+
+
+def transition(
+    obj: models.Model,
+    to: str,
+    *,
+    actor: Any,
+    note: str = "",
+    updates: dict[str, Any] | None = None,
+    data: dict | None = None,
+    field: str = "status",
+) -> None:
+    """Move ``obj`` to ``to`` if its ``TRANSITIONS`` allow it, with a compare-and-set and an audit row.
+
+    Raises InvalidTransition (move not allowed; nothing written) or ConcurrentTransition (the row's
+    status is no longer the one ``obj`` was read with; nothing written). ``updates`` are written in
+    the same UPDATE, so the status and its companions never disagree.
+    """
+    old = getattr(obj, field)
+    label = obj._meta.verbose_name
+    if to not in type(obj).TRANSITIONS.get(old, set()):
+        raise InvalidTransition(f"{label} {obj.pk}: cannot go from {old} to {to}")
+    values = {field: to, **(updates or {})}
+    with transaction.atomic():
+        changed = type(obj)._base_manager.filter(pk=obj.pk, **{field: old}).update(**values)
+        if changed == 0:
+            current = type(obj)._base_manager.filter(pk=obj.pk).values_list(field, flat=True).first()
+            raise ConcurrentTransition(
+                f"{label} {obj.pk}: status changed to {current} by someone else while you were moving it from {old}; reload and try again"
+            )
+        audit_record(obj=obj, actor=actor, action=f"{field}:{to}", old=old, new=to, note=note, data=data)
+    for key, value in values.items():
+        setattr(obj, key, value)

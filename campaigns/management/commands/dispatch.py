@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns.dispatcher import Dispatcher
+
+
+class Command(BaseCommand):
+    help = "Run the action dispatcher from the shell: one pass (--once) or a polling loop."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true", help="Drain what is due now, then exit.")
+        parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument("--sleep", type=float, default=2.0, help="Seconds between polls when looping.")
+        parser.add_argument("--worker-id", default="")
+
+    def handle(self, *args, once: bool, batch_size: int | None, sleep: float, worker_id: str, **options) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size: must be at least 1")
+        if sleep <= 0:
+            raise CommandError("--sleep: must be greater than 0")
+        dispatcher = Dispatcher(worker_id=worker_id, batch_size=batch_size)
+        while True:
+            report = dispatcher.drain()
+            if once:
+                self.stdout.write(str(report))
+                return
+            if report.claimed:
+                self.stdout.write(str(report))
+            time.sleep(sleep)

@@ -1,0 +1,15 @@
+"""django-q2 schedules, declared in code and applied by ``manage.py sync_schedules``.
+
+Only schedules whose name starts with ``auto:`` are managed: sync creates, updates and
+deletes those, and leaves schedules a person made in the admin alone.
+"""
+
+SCHEDULES = [
+    {
+        "name": "auto:dispatch",
+        "func": "campaigns.tasks.dispatch_pass",
+        "schedule_type": "I",  # minutes; actions enqueued as due also wake the dispatcher at once
+        "minutes": 1,
+        "repeats": -1,
+    },
+]

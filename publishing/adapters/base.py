@@ -1,0 +1,105 @@
+"""The adapter interface: plain frozen dataclasses in and out, no Django models.
+
+An adapter turns a ``PublishRequest`` into one HTTP call on one platform. It never
+retries an irreversible call and never decides what happens next: it raises one of
+the classified errors below and the publishing service chooses (retry, fail,
+reconcile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an adapter needs to act as one account. Secrets never reach artifacts."""
+
+    account_id: str  # the platform's id for the account (DID, URN, page id, user id)
+    access_token: str = ""
+    refresh_token: str = ""
+    handle: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """One post for one account. ``idempotency_key`` is sent where the platform takes one."""
+
+    platform: str
+    text: str
+    credentials: Credentials
+    idempotency_key: str
+    media_urls: tuple[str, ...] = ()
+    link_url: str = ""
+    reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The exact request an adapter sends (or, in PROOF mode, would send)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any = None  # JSON-serialisable body, or None
+    form: dict[str, Any] | None = None  # form-encoded body, when the platform wants one
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    platform_post_id: str
+    url: str = ""
+    proof: bool = False
+    artifact_path: str = ""
+    artifact_sha256: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecentPost:
+    """A post found on the platform while reconciling an outcome-unknown publish."""
+
+    platform_post_id: str
+    text: str
+    created_at: datetime | None
+    url: str = ""
+
+
+class AdapterError(Exception):
+    """Base of every classified adapter error; ``detail`` holds the raw provider error."""
+
+    def __init__(self, message: str, *, detail: Any = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.status = status
+
+
+class PermanentError(AdapterError):
+    """Will not succeed if repeated: bad content, duplicate, policy, revoked auth."""
+
+
+class AuthError(PermanentError):
+    """Token expired or revoked: refresh once, else the account needs a human."""
+
+
+class RetryAfterError(AdapterError):
+    """Transient refusal (429/503/declared transient); ``retry_after`` seconds from the platform."""
+
+    def __init__(self, message: str, *, retry_after: float, detail: Any = None, status: int | None = None) -> None:
+        super().__init__(message, detail=detail, status=status)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknownError(AdapterError):
+    """The request may have reached the platform (timeout, dropped connection): reconcile, never resend."""
+
+
+class Adapter(Protocol):
+    platform: str
+
+    def build_publish_request(self, request: PublishRequest) -> HttpRequest: ...
+
+    def publish(self, request: PublishRequest) -> PublishResult: ...

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from campaigns.channels import SOCIAL_CHANNELS, Channel
+from campaigns.hashing import content_sha256
+
+PLATFORM_CHOICES = [(c.value, c.label) for c in Channel if c.value in SOCIAL_CHANNELS]
+
+
+class SocialAccount(models.Model):
+    """One identity on one platform. Credentials arrive with the publishing-adapters work."""
+
+    platform = models.CharField(max_length=20, choices=PLATFORM_CHOICES)
+    handle = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, help_text="The platform's id: user id, URN, page id or DID.")
+    display_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "handle"]
+        constraints = [models.UniqueConstraint(fields=["platform", "external_id"], name="account_unique_external_id")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.handle}"
+
+
+class Post(models.Model):
+    """Content for one or more accounts. Its status is the review lifecycle; each target carries its publication."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PENDING_REVIEW = "pending_review"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        SCHEDULED = "scheduled"
+
+    S = Status
+    TRANSITIONS: dict[str, set[str]] = {
+        S.DRAFT: {S.PENDING_REVIEW},
+        S.PENDING_REVIEW: {S.APPROVED, S.REJECTED},
+        S.REJECTED: {S.DRAFT},
+        # approved/scheduled → pending_review: an edit voids the approval.
+        S.APPROVED: {S.SCHEDULED, S.PENDING_REVIEW},
+        S.SCHEDULED: {S.PENDING_REVIEW},
+    }
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200, help_text="Internal label; never published.")
+    body = models.TextField()
+    media_urls = models.JSONField(default=list, blank=True)
+    link_url = models.URLField(blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: as soon as approved.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    content_sha256 = models.CharField(max_length=64, editable=False)
+    approved_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approval_seq = models.PositiveIntegerField(default=0, editable=False, help_text="Raised by every approval.")
+    rejection_reason = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_post", "Can approve or reject posts")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def compute_sha256(self) -> str:
+        """The hash an approval is bound to: exactly what goes out (text, media, link)."""
+        return content_sha256({"body": self.body, "media_urls": list(self.media_urls), "link_url": self.link_url})
+
+    @property
+    def approval_is_current(self) -> bool:
+        return (
+            self.status in (self.S.APPROVED, self.S.SCHEDULED)
+            and bool(self.approved_sha256)
+            and self.approved_sha256 == self.compute_sha256()
+        )
+
+
+class PublishTarget(models.Model):
+    """One account of one post: published, failed or retried on its own."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for approval / scheduling
+        SCHEDULED = "scheduled"
+        PUBLISHING = "publishing"  # attempt started: the call may be in flight
+        PUBLISHED = "published"
+        FAILED = "failed"
+        NEEDS_RECONCILE = "needs_reconcile"
+        CANCELLED = "cancelled"
+
+    S = Status
+    TRANSITIONS: dict[str, set[str]] = {
+        S.PENDING: {S.SCHEDULED, S.CANCELLED},
+        S.SCHEDULED: {S.PUBLISHING, S.PENDING, S.CANCELLED},
+        # publishing → scheduled only when the platform said "later" (retry-after) before accepting anything.
+        S.PUBLISHING: {S.PUBLISHED, S.FAILED, S.NEEDS_RECONCILE, S.SCHEDULED},
+        S.NEEDS_RECONCILE: {S.PUBLISHED, S.SCHEDULED, S.FAILED},
+        S.FAILED: {S.SCHEDULED, S.PENDING, S.CANCELLED},
+        S.PUBLISHED: set(),
+        S.CANCELLED: set(),
+    }
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="targets")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    platform_post_id = models.CharField(max_length=200, blank=True)
+    platform_url = models.URLField(blank=True)
+    published_sha256 = models.CharField(max_length=64, blank=True, help_text="Content hash that went out.")
+    artifact_path = models.CharField(max_length=500, blank=True)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["post", "id"]
+        constraints = [models.UniqueConstraint(fields=["post", "account"], name="target_unique_account")]
+        indexes = [models.Index(fields=["status"], name="target_open", condition=~Q(status__in=["published", "cancelled"]))]
+
+    def __str__(self) -> str:
+        return f"{self.post} → {self.account}"
+
+    @property
+    def platform(self) -> str:
+        return self.account.platform

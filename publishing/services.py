@@ -1,0 +1,187 @@
+"""Post and target services: the only writers of Post.status and PublishTarget.status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.actions import action_enqueue, action_reschedule
+from campaigns.audit import audit_record, transition
+from campaigns.errors import InvalidTransition
+from campaigns.models import Action, Campaign
+
+from .models import Post, PublishTarget, SocialAccount
+
+P = Post.Status
+T = PublishTarget.Status
+EDITABLE_FIELDS = {"title", "body", "media_urls", "link_url", "scheduled_at"}
+
+
+def publish_action_key(target: PublishTarget) -> str:
+    """One action per target per approval: a re-approval after an edit gets a fresh action."""
+    return f"post_social:{target.pk}:a{target.post.approval_seq}"
+
+
+def _check_accounts(campaign: Campaign, accounts: Iterable[SocialAccount]) -> list[SocialAccount]:
+    accounts = list(accounts)
+    wrong = [a for a in accounts if a.platform not in campaign.channels]
+    if wrong:
+        names = ", ".join(f"{a.handle} ({a.platform})" for a in wrong)
+        raise ValidationError({"accounts": f"campaign {campaign.name!r} does not use the channel of {names}"})
+    inactive = [a.handle for a in accounts if not a.is_active]
+    if inactive:
+        raise ValidationError({"accounts": f"inactive account(s): {', '.join(inactive)}"})
+    return accounts
+
+
+def post_create(
+    *, campaign: Campaign, author: Any, title: str, body: str, accounts: Iterable[SocialAccount],
+    media_urls: list[str] | None = None, link_url: str = "", scheduled_at: datetime | None = None,
+) -> Post:  # fmt: skip
+    """Create a draft post with one target per account. ValidationError names the bad field."""
+    post = Post(
+        campaign=campaign, author=author if getattr(author, "pk", None) else None, title=title, body=body,
+        media_urls=media_urls or [], link_url=link_url, scheduled_at=scheduled_at,
+    )  # fmt: skip
+    post.content_sha256 = post.compute_sha256()
+    post.full_clean()
+    accounts = _check_accounts(campaign, accounts)
+    with transaction.atomic():
+        post.save()
+        PublishTarget.objects.bulk_create(PublishTarget(post=post, account=a) for a in accounts)
+        audit_record(obj=post, actor=author, action="created", new=post.status, data={"sha256": post.content_sha256})
+    return post
+
+
+def post_update(*, post: Post, actor: Any, **changes: Any) -> Post:
+    """Edit a post. Any change of its content voids an approval: the post goes back to review."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: "not a field you can set" for name in sorted(unknown)})
+    old_sha, old_when = post.content_sha256, post.scheduled_at
+    for key, value in changes.items():
+        setattr(post, key, value)
+    post.content_sha256 = post.compute_sha256()
+    post.full_clean()
+    with transaction.atomic():
+        post.save(update_fields=[*changes, "content_sha256", "updated_at"])
+        audit_record(obj=post, actor=actor, action="updated", note=", ".join(sorted(changes)),
+                     data={"old_sha256": old_sha, "sha256": post.content_sha256})  # fmt: skip
+        if post.content_sha256 != old_sha and post.status in (P.APPROVED, P.SCHEDULED):
+            _void_approval(post, actor=actor)
+        elif post.status == P.SCHEDULED and post.scheduled_at != old_when:
+            _reschedule(post, actor=actor)
+    return post
+
+
+def _void_approval(post: Post, *, actor: Any) -> None:
+    transition(post, P.PENDING_REVIEW, actor=actor, note="content edited after approval; approval voided")
+    for target in post.targets.filter(status=T.SCHEDULED):
+        transition(target, T.PENDING, actor=actor, note="post approval voided")
+
+
+def _reschedule(post: Post, *, actor: Any) -> None:
+    when = post.scheduled_at or timezone.now()
+    keys = [publish_action_key(t) for t in post.targets.select_related("post").filter(status=T.SCHEDULED)]
+    for action in Action.objects.filter(idempotency_key__in=keys):
+        if not action_reschedule(action=action, not_before=when, actor=actor):
+            raise InvalidTransition(f"post {post.pk}: publishing already started; it cannot be rescheduled now")
+
+
+def post_submit(*, post: Post, actor: Any) -> None:
+    """Ask for review. A post needs at least one target."""
+    if not post.targets.exists():
+        raise InvalidTransition("accounts: choose at least one account to publish to before asking for review")
+    transition(post, P.PENDING_REVIEW, actor=actor, data={"sha256": post.content_sha256})
+
+
+def can_approve(actor: Any, post: Post) -> str | None:
+    """None if ``actor`` may approve ``post``, else why not."""
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm("publishing.approve_post"):
+        return "you do not have permission to approve posts"
+    if post.author_id == actor.pk and not settings.REVIEW_ALLOW_SELF_APPROVAL:
+        return "the author of a post cannot approve it; ask another reviewer"
+    return None
+
+
+def post_approve(*, post: Post, actor: Any) -> None:
+    """Approve the post exactly as it is now (bound to its SHA-256), then schedule its targets.
+
+    Locks nothing beyond the compare-and-set; enqueues one post_social action per target.
+    """
+    refusal = can_approve(actor, post)
+    if refusal:
+        raise InvalidTransition(refusal)
+    sha = post.compute_sha256()
+    if sha != post.content_sha256:  # edited behind the service's back: refuse rather than approve unseen content
+        raise InvalidTransition(f"post {post.pk}: stored hash does not match its content; reload and review again")
+    with transaction.atomic():
+        transition(
+            post, P.APPROVED, actor=actor, data={"sha256": sha},
+            updates={"approved_sha256": sha, "approved_by": actor, "approved_at": timezone.now(),
+                     "approval_seq": post.approval_seq + 1, "rejection_reason": ""},
+        )  # fmt: skip
+        post_schedule(post=post, actor=actor)
+
+
+def post_reject(*, post: Post, actor: Any, reason: str) -> None:
+    if not reason or not reason.strip():
+        raise InvalidTransition("reason: a rejection needs a reason")
+    refusal = can_approve(actor, post)
+    if refusal:
+        raise InvalidTransition(refusal.replace("approve", "reject"))
+    transition(post, P.REJECTED, actor=actor, note=reason, updates={"rejection_reason": reason})
+
+
+def post_reopen(*, post: Post, actor: Any) -> None:
+    transition(post, P.DRAFT, actor=actor)
+
+
+def post_schedule(*, post: Post, actor: Any) -> list[Action]:
+    """Schedule an approved post: targets become scheduled and each gets its publish action."""
+    when = post.scheduled_at or timezone.now()
+    actions = []
+    with transaction.atomic():
+        transition(post, P.SCHEDULED, actor=actor, note=f"publish at {when.isoformat()}")
+        for target in post.targets.select_related("post").filter(status__in=[T.PENDING, T.FAILED]):
+            transition(target, T.SCHEDULED, actor=actor)
+            action, _ = action_enqueue(
+                key=publish_action_key(target), action_type="post_social", payload={"target_id": target.pk},
+                campaign=post.campaign, not_before=when,
+            )  # fmt: skip
+            actions.append(action)
+    return actions
+
+
+def target_begin(*, target: PublishTarget, actor: Any) -> None:
+    """Attempt first: mark the target ``publishing`` and commit before any outbound call."""
+    transition(target, T.PUBLISHING, actor=actor)
+
+
+def target_published(*, target: PublishTarget, actor: Any, platform_post_id: str, url: str = "",
+                     sha256: str, artifact_path: str = "", artifact_sha256: str = "") -> None:  # fmt: skip
+    transition(
+        target, T.PUBLISHED, actor=actor,
+        updates={"platform_post_id": platform_post_id, "platform_url": url, "published_sha256": sha256,
+                 "artifact_path": artifact_path, "artifact_sha256": artifact_sha256,
+                 "published_at": timezone.now(), "last_error": ""},
+    )  # fmt: skip
+
+
+def target_failed(*, target: PublishTarget, actor: Any, error: str) -> None:
+    transition(target, T.FAILED, actor=actor, note=error, updates={"last_error": error})
+
+
+def target_needs_reconcile(*, target: PublishTarget, actor: Any, error: str) -> None:
+    transition(target, T.NEEDS_RECONCILE, actor=actor, note=error, updates={"last_error": error})
+
+
+def target_retry_later(*, target: PublishTarget, actor: Any, error: str) -> None:
+    """The platform refused for now before accepting anything (429/503): back to scheduled."""
+    transition(target, T.SCHEDULED, actor=actor, note=error, updates={"last_error": error})
