@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import path
 
+admin.site.site_header = "Campaign automation"
+admin.site.site_title = "Campaign automation"
+admin.site.index_title = "Campaigns, review queue and action queue"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
 ]
