@@ -14,6 +14,19 @@ from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """What the platform said about the caller's budget on its last answer.
+
+    ``remaining`` is in the platform's own unit: calls left (X, Bluesky, Mastodon) or, for
+    the Meta Graph API, percent of the usage quota left (``limit`` is then 100).
+    """
+
+    remaining: int | None
+    reset_at: datetime | None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
 class Credentials:
     """What an adapter needs to act as one account. Secrets never reach artifacts."""
 
@@ -35,6 +48,7 @@ class PublishRequest:
     media_urls: tuple[str, ...] = ()
     link_url: str = ""
     reply_to: str = ""
+    media_ids: tuple[str, ...] = ()  # ids of media already uploaded to the platform (X, Mastodon)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class PublishResult:
     artifact_path: str = ""
     artifact_sha256: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    rate_limit: RateLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -71,14 +86,25 @@ class RecentPost:
 class AdapterError(Exception):
     """Base of every classified adapter error; ``detail`` holds the raw provider error."""
 
-    def __init__(self, message: str, *, detail: Any = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, detail: Any = None, status: int | None = None, rate_limit: RateLimit | None = None
+    ) -> None:
         super().__init__(message)
         self.detail = detail
         self.status = status
+        self.rate_limit = rate_limit
 
 
 class PermanentError(AdapterError):
     """Will not succeed if repeated: bad content, duplicate, policy, revoked auth."""
+
+
+class DuplicateError(PermanentError):
+    """The platform refused the post as a duplicate; ``existing_id`` names the original when it says so."""
+
+    def __init__(self, message: str, *, existing_id: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.existing_id = existing_id
 
 
 class AuthError(PermanentError):
@@ -88,8 +114,8 @@ class AuthError(PermanentError):
 class RetryAfterError(AdapterError):
     """Transient refusal (429/503/declared transient); ``retry_after`` seconds from the platform."""
 
-    def __init__(self, message: str, *, retry_after: float, detail: Any = None, status: int | None = None) -> None:
-        super().__init__(message, detail=detail, status=status)
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
@@ -103,3 +129,7 @@ class Adapter(Protocol):
     def build_publish_request(self, request: PublishRequest) -> HttpRequest: ...
 
     def publish(self, request: PublishRequest) -> PublishResult: ...
+
+    def validate(self, request: PublishRequest) -> list[str]: ...
+
+    def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]: ...

@@ -1,0 +1,117 @@
+"""The one HTTP helper every adapter sends through.
+
+It sets timeouts and a User-Agent, never retries, and turns transport failures into the
+adapter errors by one question: could the request have reached the platform? A refused
+connection or a failed DNS lookup happened before a byte was sent, so trying again later is
+safe. A read timeout or a dropped connection happened after, so for a POST the outcome is
+unknown and must be reconciled, never resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+from urllib3.util.retry import Retry
+
+from .base import HttpRequest, OutcomeUnknownError, PermanentError, RetryAfterError
+
+USER_AGENT = "campaign-automation/0.1"
+# Nothing reached the platform: a short wait is enough before the queue tries again.
+UNREACHED_BACKOFF_SECONDS = 30.0
+# Methods whose repetition changes nothing on the platform: a lost answer is worth a retry.
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when it comes from requests
+    body: Any = None  # parsed JSON, else the text, else None when empty
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    # requests retries nothing by default; say so explicitly so no upgrade changes it silently.
+    no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0))
+    session.mount("http://", no_retry)
+    session.mount("https://", no_retry)
+    return session
+
+
+class HttpClient:
+    def __init__(self, platform: str, session: requests.Session | None = None) -> None:
+        self.platform = platform
+        self.session = session or new_session()
+
+    def send(self, http: HttpRequest) -> HttpResponse:
+        """Send once and return the answer, whatever its status; raise only for transport failures."""
+        timeout = float(settings.HTTP_TIMEOUT_SECONDS)
+        host = urlsplit(http.url).netloc  # never the full URL: Graph URLs carry the token
+        try:
+            response = self.session.request(
+                http.method,
+                http.url,
+                headers=http.headers,
+                json=http.body if http.form is None else None,
+                data=http.form,
+                timeout=(timeout, timeout),
+                # A redirect would re-send a POST on its own; only reads may follow one.
+                allow_redirects=http.method in _SAFE_METHODS,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema):
+            raise PermanentError(f"{self.platform}: bad URL for {http.method} to {host!r}; check the base URL setting")
+        except requests.RequestException as exc:
+            raise self._transport_error(http, host, exc) from exc
+        return HttpResponse(status=response.status_code, headers=response.headers, body=_parse_body(response))
+
+    def _transport_error(self, http: HttpRequest, host: str, exc: requests.RequestException) -> Exception:
+        what = f"{self.platform}: {http.method} to {host}"
+        if not reached_server(exc):
+            return RetryAfterError(
+                f"{what} not sent ({type(exc).__name__}): safe to retry",
+                retry_after=UNREACHED_BACKOFF_SECONDS,
+                detail=str(exc),
+            )
+        if http.method in _SAFE_METHODS:
+            return RetryAfterError(
+                f"{what} got no answer ({type(exc).__name__})", retry_after=UNREACHED_BACKOFF_SECONDS, detail=str(exc)
+            )
+        return OutcomeUnknownError(
+            f"{what} was sent but no answer came back ({type(exc).__name__}): reconcile before any resend",
+            detail=str(exc),
+        )
+
+
+def reached_server(exc: requests.RequestException) -> bool:
+    """False only when the failure provably happened before the request was written."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        cause: Any = exc.args[0] if exc.args else None
+        cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the real failure
+        # NewConnectionError covers refused connections and (as NameResolutionError) DNS failures.
+        return not isinstance(cause, NewConnectionError)
+    return True  # anything else (chunked body cut, decoding): assume it arrived
+
+
+def _parse_body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
