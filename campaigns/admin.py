@@ -38,7 +38,8 @@ class CampaignAdmin(admin.ModelAdmin):
             services.campaign_update(campaign=Campaign.objects.get(pk=obj.pk), actor=request.user, **fields)
         else:
             created = services.campaign_create(
-                actor=request.user, **{n: form.cleaned_data[n] for n in form.cleaned_data if n in services.EDITABLE_FIELDS}
+                actor=request.user,
+                **{n: form.cleaned_data[n] for n in form.cleaned_data if n in services.EDITABLE_FIELDS},
             )
             obj.pk = created.pk
 

@@ -23,7 +23,14 @@ def actor_fields(actor: Any) -> dict[str, Any]:
 
 
 def audit_record(
-    *, obj: models.Model, actor: Any, action: str, old: str = "", new: str = "", note: str = "", data: dict | None = None
+    *,
+    obj: models.Model,
+    actor: Any,
+    action: str,
+    old: str = "",
+    new: str = "",
+    note: str = "",
+    data: dict | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),

@@ -204,7 +204,9 @@ class Action(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     locked_by = models.CharField(max_length=100, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
-    fencing_token = models.BigIntegerField(default=0, help_text="Raised on every claim; a stale worker's write is refused.")
+    fencing_token = models.BigIntegerField(
+        default=0, help_text="Raised on every claim; a stale worker's write is refused."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)

@@ -84,7 +84,11 @@ def campaign_approve(*, campaign: Campaign, actor: Any) -> None:
         campaign,
         S.APPROVED,
         actor=actor,
-        updates={"strategy_approved_sha256": sha, "strategy_approved_by": actor, "strategy_approved_at": timezone.now()},
+        updates={
+            "strategy_approved_sha256": sha,
+            "strategy_approved_by": actor,
+            "strategy_approved_at": timezone.now(),
+        },
         data={"strategy_sha256": sha},
     )
 
@@ -114,7 +118,9 @@ def campaign_pause(*, campaign: Campaign, actor: Any, note: str = "") -> None:
 
 def campaign_resume(*, campaign: Campaign, actor: Any) -> None:
     if campaign.status != S.PAUSED:
-        raise InvalidTransition(f"campaign {campaign.pk}: only a paused campaign can be resumed (it is {campaign.status})")
+        raise InvalidTransition(
+            f"campaign {campaign.pk}: only a paused campaign can be resumed (it is {campaign.status})"
+        )
     campaign_start(campaign=campaign, actor=actor)
 
 
@@ -136,5 +142,11 @@ def campaign_channel_set(*, campaign: Campaign, actor: Any, channel: str, **limi
     config.full_clean()
     with transaction.atomic():
         config.save()
-        audit_record(obj=campaign, actor=actor, action="channel_config", note=channel, data={k: str(v) for k, v in limits.items()})
+        audit_record(
+            obj=campaign,
+            actor=actor,
+            action="channel_config",
+            note=channel,
+            data={k: str(v) for k, v in limits.items()},
+        )
     return config

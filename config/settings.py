@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import schedules
 from .env import env_bool, env_choice, env_db, env_float, env_list, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -154,4 +155,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-from .schedules import SCHEDULES  # noqa: E402
+# django-q2 schedules declared in code (config/schedules.py), applied by manage.py sync_schedules.
+SCHEDULES = schedules.SCHEDULES

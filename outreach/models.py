@@ -31,7 +31,9 @@ class Lead(models.Model):
         S.SUPPRESSED: set(),
     }
 
-    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
     name = models.CharField(max_length=200, blank=True)
     company = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=200, blank=True)

@@ -32,7 +32,15 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ["status", "campaign", "targets__account__platform"]
     search_fields = ["title", "body"]
     list_select_related = ["campaign", "author", "approved_by"]
-    readonly_fields = ["status", "content_sha256", "approved_sha256", "approved_by", "approved_at", "rejection_reason", "audit"]
+    readonly_fields = [
+        "status",
+        "content_sha256",
+        "approved_sha256",
+        "approved_by",
+        "approved_at",
+        "rejection_reason",
+        "audit",
+    ]
     inlines = [PublishTargetInline]
     actions = ["submit"]
 

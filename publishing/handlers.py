@@ -70,7 +70,9 @@ def post_social(action: Action) -> Outcome:
         if is_live(post.campaign):
             result = adapter.publish(request)
         else:
-            result = proof_publish(adapter, request, artifacts_dir=Path(settings.ARTIFACTS_DIR), name=f"target-{target.pk}")
+            result = proof_publish(
+                adapter, request, artifacts_dir=Path(settings.ARTIFACTS_DIR), name=f"target-{target.pk}"
+            )
     except RetryAfterError as exc:
         target_retry_later(target=target, actor=actor, error=str(exc))
         return Outcome.retry(str(exc), after=exc.retry_after)

@@ -49,7 +49,9 @@ class Post(models.Model):
     }
 
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="posts")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     title = models.CharField(max_length=200, help_text="Internal label; never published.")
     body = models.TextField()
     media_urls = models.JSONField(default=list, blank=True)
@@ -126,7 +128,9 @@ class PublishTarget(models.Model):
     class Meta:
         ordering = ["post", "id"]
         constraints = [models.UniqueConstraint(fields=["post", "account"], name="target_unique_account")]
-        indexes = [models.Index(fields=["status"], name="target_open", condition=~Q(status__in=["published", "cancelled"]))]
+        indexes = [
+            models.Index(fields=["status"], name="target_open", condition=~Q(status__in=["published", "cancelled"]))
+        ]
 
     def __str__(self) -> str:
         return f"{self.post} → {self.account}"

@@ -23,7 +23,14 @@ def reviewer(username: str = "rita") -> object:
     user = UserFactory(username=username)
     user.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["approve_post", "approve_campaign", "view_post", "change_post", "view_postreview", "view_action"]
+            codename__in=[
+                "approve_post",
+                "approve_campaign",
+                "view_post",
+                "change_post",
+                "view_postreview",
+                "view_action",
+            ]
         )
     )
     return get_user_model().objects.get(pk=user.pk)  # fresh permission cache

@@ -39,6 +39,4 @@ def proof_publish(adapter: Adapter, request: PublishRequest, *, artifacts_dir: P
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(payload)
     tmp.replace(path)
-    return PublishResult(
-        platform_post_id=f"proof-{sha[:16]}", proof=True, artifact_path=str(path), artifact_sha256=sha
-    )
+    return PublishResult(platform_post_id=f"proof-{sha[:16]}", proof=True, artifact_path=str(path), artifact_sha256=sha)

@@ -158,9 +158,13 @@ def test_reject_asks_for_a_reason_first(client, pending_post, reviewer_user):
     pending_post.refresh_from_db()
     assert pending_post.status == "pending_review"
 
-    empty = client.post(url, {"action": "reject", "_selected_action": [pending_post.pk], "confirm": "yes", "reason": " "})
+    empty = client.post(
+        url, {"action": "reject", "_selected_action": [pending_post.pk], "confirm": "yes", "reason": " "}
+    )
     assert "Reason: required" in empty.content.decode()
-    client.post(url, {"action": "reject", "_selected_action": [pending_post.pk], "confirm": "yes", "reason": "Too vague"})
+    client.post(
+        url, {"action": "reject", "_selected_action": [pending_post.pk], "confirm": "yes", "reason": "Too vague"}
+    )
     pending_post.refresh_from_db()
     assert (pending_post.status, pending_post.rejection_reason) == ("rejected", "Too vague")
     assert audit_trail(pending_post).get(new="rejected").note == "Too vague"
@@ -189,7 +193,9 @@ def test_user_without_permission_sees_no_approve_action(client, pending_post):
 
 
 @pytest.mark.django_db
-def test_review_queue_lists_pending_posts_with_few_queries(client, reviewer_user, pending_post, django_assert_max_num_queries):
+def test_review_queue_lists_pending_posts_with_few_queries(
+    client, reviewer_user, pending_post, django_assert_max_num_queries
+):
     client.force_login(reviewer_user)
     with django_assert_max_num_queries(12):
         page = client.get(reverse(CHANGELIST))

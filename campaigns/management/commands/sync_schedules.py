@@ -25,4 +25,6 @@ class Command(BaseCommand):
                     schedule.save()
                     updated += 1
             deleted, _ = Schedule.objects.filter(name__startswith=MANAGED_PREFIX).exclude(name__in=declared).delete()
-        self.stdout.write(f"schedules: {created} created, {updated} updated, {deleted} deleted, {len(declared)} declared")
+        self.stdout.write(
+            f"schedules: {created} created, {updated} updated, {deleted} deleted, {len(declared)} declared"
+        )

@@ -30,8 +30,18 @@ ACCOUNTS = [
 ]
 POSTS = [
     # title, body, platforms, final state
-    ("Launch announcement", "We launched! Meet the new planner for small teams: https://example.com/launch", ["x", "linkedin", "mastodon"], "pending_review"),
-    ("Customer story", "How a 5-person agency saved 6 hours a week with shared calendars.", ["linkedin", "facebook"], "pending_review"),
+    (
+        "Launch announcement",
+        "We launched! Meet the new planner for small teams: https://example.com/launch",
+        ["x", "linkedin", "mastodon"],
+        "pending_review",
+    ),
+    (
+        "Customer story",
+        "How a 5-person agency saved 6 hours a week with shared calendars.",
+        ["linkedin", "facebook"],
+        "pending_review",
+    ),
     ("Behind the scenes", "A look at the team that built it. #buildinpublic", ["instagram", "bluesky"], "draft"),
     ("Webinar teaser", "Join our live demo next Thursday, 17:00 CET.", ["x", "bluesky"], "rejected"),
 ]
