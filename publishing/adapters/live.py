@@ -1,17 +1,94 @@
-"""Common base of the platform adapters."""
+"""Common base of the platform adapters: validate, send once, classify the answer."""
 
 from __future__ import annotations
 
-from .base import HttpRequest, PermanentError, PublishRequest, PublishResult
+from datetime import datetime
+from functools import cached_property
+
+from .base import (
+    AdapterError,
+    AuthError,
+    Credentials,
+    HttpRequest,
+    OutcomeUnknownError,
+    PermanentError,
+    PublishRequest,
+    PublishResult,
+    RateLimit,
+    RecentPost,
+    RetryAfterError,
+)
+from .http import HttpClient, HttpResponse
+from .ratelimits import DEFAULT_BACKOFF_SECONDS
 
 
 class LiveAdapter:
     platform = ""
+    display_name = ""
+
+    @cached_property
+    def client(self) -> HttpClient:
+        return HttpClient(self.platform)
 
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
         raise NotImplementedError
 
+    def validate(self, request: PublishRequest) -> list[str]:
+        raise NotImplementedError
+
     def publish(self, request: PublishRequest) -> PublishResult:
-        # LIVE calls arrive with the publishing-adapters work; until then LIVE refuses
-        # loudly instead of pretending, and PROOF (proof.py) is the only way out.
-        raise PermanentError(f"{self.platform}: live publishing is not available in this version; use PROOF mode")
+        """Refuse content the platform would refuse, then make the platform's publish call(s) once."""
+        problems = self.validate(request)
+        if problems:
+            raise PermanentError(f"{self.platform}: not sent: {'; '.join(problems)}", detail=problems)
+        return self._publish(request)
+
+    def _publish(self, request: PublishRequest) -> PublishResult:
+        raise NotImplementedError
+
+    def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
+        """The account's posts created at or after ``since``, newest first, at most ``limit``."""
+        raise NotImplementedError
+
+    def call(self, http: HttpRequest) -> HttpResponse:
+        """Send once; a non-2xx answer becomes the platform's classified error."""
+        response = self.client.send(http)
+        if not response.ok:
+            raise self.error_for(response)
+        return response
+
+    def rate_limit(self, response: HttpResponse) -> RateLimit | None:
+        return None
+
+    def error_for(self, response: HttpResponse) -> AdapterError:
+        return self.error_by_status(response, message=str(response.body)[:300])
+
+    def error_by_status(
+        self,
+        response: HttpResponse,
+        *,
+        message: str,
+        retry_after: float | None = None,
+        error_class: type[PermanentError] = PermanentError,
+    ) -> AdapterError:
+        """The common classes: 401 auth, 429 and 5xx retry (answered, so nothing was published), other 4xx permanent."""
+        text = f"{self.platform}: HTTP {response.status}: {message}"
+        common = {"detail": response.body, "status": response.status, "rate_limit": self.rate_limit(response)}
+        if response.status == 401:
+            return AuthError(text, **common)
+        if response.status == 429 or response.status >= 500:
+            wait = retry_after if retry_after is not None else DEFAULT_BACKOFF_SECONDS
+            return RetryAfterError(text, retry_after=wait, **common)
+        return error_class(text, **common)
+
+    def result(self, response: HttpResponse, *, post_id: str, url: str) -> PublishResult:
+        if not post_id:
+            # Published, most likely, but we cannot tell which post: only a lookup can say.
+            raise OutcomeUnknownError(
+                f"{self.platform}: HTTP {response.status} without a post id: reconcile before any resend",
+                detail=response.body,
+                status=response.status,
+                rate_limit=self.rate_limit(response),
+            )
+        raw = response.body if isinstance(response.body, dict) else {}
+        return PublishResult(platform_post_id=post_id, url=url, raw=raw, rate_limit=self.rate_limit(response))

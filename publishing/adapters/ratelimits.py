@@ -59,9 +59,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def header_rate_limit(
-    headers: Mapping[str, str], *, prefix: str, reset_parser: type[datetime] | None = None, iso_reset: bool = False
-) -> RateLimit | None:
+def header_rate_limit(headers: Mapping[str, str], *, prefix: str, iso_reset: bool = False) -> RateLimit | None:
     """``<prefix>-Limit``, ``-Remaining`` and ``-Reset``; the reset is Unix seconds unless ``iso_reset``."""
     remaining = parse_int(headers.get(f"{prefix}-Remaining"))
     reset_value = headers.get(f"{prefix}-Reset")

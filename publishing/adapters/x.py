@@ -2,22 +2,137 @@
 
 from __future__ import annotations
 
+import calendar
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
 from django.conf import settings
 
-from .base import HttpRequest, PublishRequest
+from .base import (
+    AdapterError,
+    Credentials,
+    DuplicateError,
+    HttpRequest,
+    PublishRequest,
+    PublishResult,
+    RateLimit,
+    RecentPost,
+)
+from .http import HttpResponse
 from .live import LiveAdapter
+from .ratelimits import header_rate_limit, now, parse_iso, seconds_until
+from .validation import common_violations, over_limit, x_weighted_length
+
+MAX_WEIGHTED_LENGTH = 280
+MAX_MEDIA = 4
 
 
 class XAdapter(LiveAdapter):
     platform = "x"
+    display_name = "X"
+
+    def _base(self) -> str:
+        return settings.X_API_BASE_URL.rstrip("/")
+
+    def _auth(self, credentials: Credentials) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credentials.access_token}"}
 
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
         body: dict = {"text": request.text}
         if request.reply_to:
             body["reply"] = {"in_reply_to_tweet_id": request.reply_to}
+        if request.media_ids:
+            body["media"] = {"media_ids": list(request.media_ids)}
         return HttpRequest(
             method="POST",
-            url=f"{settings.X_API_BASE_URL.rstrip('/')}/2/tweets",
-            headers={"Authorization": f"Bearer {request.credentials.access_token}", "Content-Type": "application/json"},
+            url=f"{self._base()}/2/tweets",
+            headers={**self._auth(request.credentials), "Content-Type": "application/json"},
             body=body,
         )
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = common_violations(request, self.display_name, takes_media_ids=True)
+        problems += over_limit(
+            "text", x_weighted_length(request.text), "weighted characters", self.display_name, MAX_WEIGHTED_LENGTH
+        )
+        problems += over_limit("media_ids", len(request.media_ids), "items", self.display_name, MAX_MEDIA)
+        for name, value in [("reply_to", request.reply_to), *(("media_ids", m) for m in request.media_ids)]:
+            if value and not (value.isascii() and value.isdigit() and len(value) <= 19):
+                problems.append(f"{name}: {value!r} is not an X numeric id (1-19 digits)")
+        return problems
+
+    def _publish(self, request: PublishRequest) -> PublishResult:
+        response = self.call(self.build_publish_request(request))
+        data = response.body.get("data") if isinstance(response.body, dict) else None
+        post_id = str(data.get("id", "")) if isinstance(data, dict) else ""
+        return self.result(response, post_id=post_id, url=self._post_url(request.credentials, post_id))
+
+    def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
+        query = {
+            "max_results": min(max(limit, 5), 100),  # the API accepts 5..100
+            "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tweet.fields": "created_at",
+        }
+        response = self.call(
+            HttpRequest(
+                method="GET",
+                url=f"{self._base()}/2/users/{credentials.account_id}/tweets?{urlencode(query)}",
+                headers=self._auth(credentials),
+            )
+        )
+        body = response.body if isinstance(response.body, dict) else {}
+        return [
+            RecentPost(
+                platform_post_id=str(item["id"]),
+                text=item.get("text", ""),
+                created_at=parse_iso(item.get("created_at")),
+                url=self._post_url(credentials, str(item["id"])),
+            )
+            for item in body.get("data") or []
+        ][:limit]
+
+    def _post_url(self, credentials: Credentials, post_id: str) -> str:
+        if not post_id:
+            return ""
+        return f"https://x.com/{credentials.handle or 'i/web'}/status/{post_id}"
+
+    def rate_limit(self, response: HttpResponse) -> RateLimit | None:
+        return header_rate_limit(response.headers, prefix="x-rate-limit")
+
+    def error_for(self, response: HttpResponse) -> AdapterError:
+        body = response.body if isinstance(response.body, dict) else {}
+        problem_type = str(body.get("type", ""))
+        message = str(body.get("detail") or body.get("title") or response.body or "")[:300]
+        if response.status == 403 and "duplicate content" in message.lower():
+            return DuplicateError(
+                f"{self.platform}: duplicate content: X refused a post identical to a recent one ({message})",
+                detail=response.body,
+                status=response.status,
+                rate_limit=self.rate_limit(response),
+            )
+        if response.status == 429:
+            if problem_type.endswith("/usage-capped"):
+                period = str(body.get("period", ""))
+                end = _usage_period_end(period)
+                wait = seconds_until(end) if end else _reset_wait(response)
+                return self.error_by_status(
+                    response, message=f"usage cap reached ({period or 'unknown period'}): {message}", retry_after=wait
+                )
+            return self.error_by_status(response, message=message, retry_after=_reset_wait(response))
+        return self.error_by_status(response, message=message)
+
+
+def _reset_wait(response: HttpResponse) -> float | None:
+    limit = header_rate_limit(response.headers, prefix="x-rate-limit")
+    return seconds_until(limit.reset_at) if limit else None
+
+
+def _usage_period_end(period: str) -> datetime | None:
+    """A spend cap lifts when its UTC day or month ends; before that a retry only burns attempts."""
+    today = now().replace(hour=0, minute=0, second=0, microsecond=0)
+    if period.lower() == "daily":
+        return today + timedelta(days=1)
+    if period.lower() == "monthly":
+        days_left = calendar.monthrange(today.year, today.month)[1] - today.day + 1
+        return today + timedelta(days=days_left)
+    return None
