@@ -2,34 +2,66 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 
-from .base import HttpRequest, PublishRequest
+from .base import (
+    AdapterError,
+    Credentials,
+    DuplicateError,
+    HttpRequest,
+    PermanentError,
+    PublishRequest,
+    PublishResult,
+    RecentPost,
+)
+from .http import HttpResponse
 from .live import LiveAdapter
+from .ratelimits import retry_after_seconds
+from .validation import common_violations, over_limit
 
 # "little text": LinkedIn silently truncates commentary at the first unescaped reserved character.
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+_ESCAPED = re.compile(r"\\([\\|{}@\[\]()<>#*_~])")
+_POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+MAX_COMMENTARY = 3000  # documented loosely ("about 3,000"); unverified
 
 
 def escape_commentary(text: str) -> str:
     return _RESERVED.sub(r"\\\1", text)
 
 
+def unescape_commentary(text: str) -> str:
+    return _ESCAPED.sub(r"\1", text)
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}/" if urn else ""
+
+
 class LinkedInAdapter(LiveAdapter):
     platform = "linkedin"
+    display_name = "LinkedIn"
+
+    def _headers(self, credentials: Credentials) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {credentials.access_token}",
+            "LinkedIn-Version": settings.LINKEDIN_API_VERSION,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    def _posts_url(self) -> str:
+        return f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/posts"
 
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
         return HttpRequest(
             method="POST",
-            url=f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/posts",
-            headers={
-                "Authorization": f"Bearer {request.credentials.access_token}",
-                "Content-Type": "application/json",
-                "LinkedIn-Version": settings.LINKEDIN_API_VERSION,
-                "X-Restli-Protocol-Version": "2.0.0",
-            },
+            url=self._posts_url(),
+            headers={**self._headers(request.credentials), "Content-Type": "application/json"},
             body={
                 "author": request.credentials.account_id,
                 "commentary": escape_commentary(request.text),
@@ -43,3 +75,58 @@ class LinkedInAdapter(LiveAdapter):
                 "isReshareDisabledByAuthor": False,
             },
         )
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = common_violations(request, self.display_name)
+        problems += over_limit("text", len(request.text), "characters", self.display_name, MAX_COMMENTARY)
+        if request.reply_to:
+            problems.append("reply_to: LinkedIn posts cannot be replies (comments use another API)")
+        return problems
+
+    def _publish(self, request: PublishRequest) -> PublishResult:
+        response = self.call(self.build_publish_request(request))
+        urn = response.headers.get("x-restli-id", "")
+        return self.result(response, post_id=urn, url=post_url(urn))
+
+    def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
+        query = {"q": "author", "author": credentials.account_id, "count": limit, "sortBy": "LAST_MODIFIED"}
+        response = self.call(
+            HttpRequest(
+                method="GET",
+                url=f"{self._posts_url()}?{urlencode(query)}",
+                headers={**self._headers(credentials), "X-RestLi-Method": "FINDER"},
+            )
+        )
+        posts = []
+        for element in (response.body or {}).get("elements", []):
+            created = element.get("createdAt") or element.get("publishedAt")
+            created_at = datetime.fromtimestamp(created / 1000, UTC) if created else None
+            if created_at and created_at < since:
+                continue
+            urn = element.get("id", "")
+            text = unescape_commentary(element.get("commentary", ""))
+            posts.append(RecentPost(platform_post_id=urn, text=text, created_at=created_at, url=post_url(urn)))
+        return posts[:limit]
+
+    def error_for(self, response: HttpResponse) -> AdapterError:
+        body = response.body if isinstance(response.body, dict) else {}
+        message = str(body.get("message") or response.body or "")[:300]
+        input_codes = [e.get("code") for e in (body.get("errorDetails") or {}).get("inputErrors", [])]
+        if response.status == 422 and "DUPLICATE_POST" in input_codes:
+            match = _POST_URN.search(json.dumps(body))
+            urn = match.group(0) if match else ""
+            return DuplicateError(
+                f"{self.platform}: duplicate post: LinkedIn says it repeats {urn or 'an earlier post'} ({message})",
+                existing_id=urn,
+                detail={"duplicate_of": urn, "response": body},
+                status=response.status,
+            )
+        if response.status == 426:
+            return PermanentError(
+                f"{self.platform}: LinkedIn-Version {settings.LINKEDIN_API_VERSION} is retired (HTTP 426); "
+                "set LINKEDIN_API_VERSION to a current YYYYMM",
+                detail=response.body,
+                status=response.status,
+            )
+        # LinkedIn documents no rate-limit headers; honour Retry-After when one is sent.
+        return self.error_by_status(response, message=message, retry_after=retry_after_seconds(response.headers))
