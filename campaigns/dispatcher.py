@@ -18,15 +18,16 @@ import traceback
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import queue_sql
 from .backoff import backoff_seconds
 from .models import Action, ActionLog
 from .outcomes import Outcome
@@ -56,7 +57,7 @@ class _Finish:
     status: str
     last_error: str
     not_before: datetime | None
-    result: dict | None
+    result_json: str  # JSON text, so equal results group together
     log_level: str
     log_message: str
     artifact_ref: str = ""
@@ -69,6 +70,7 @@ class Dispatcher:
         self.batch_size = batch_size or settings.DISPATCH_BATCH_SIZE
         self.lease = timedelta(seconds=lease_seconds or settings.ACTION_LEASE_SECONDS)
         self._handlers: dict[str, Handler | None] = {}
+        self._next_release = 0.0  # when to look for expired leases next (monotonic seconds)
 
     # --- handlers -------------------------------------------------------------------------
     def handler_for(self, action_type: str) -> Handler | None:
@@ -79,28 +81,13 @@ class Dispatcher:
 
     # --- claim ----------------------------------------------------------------------------
     def claim(self) -> tuple[str, list[Action]]:
+        """Mark up to ``batch_size`` due actions ``in_progress`` under a fresh token, in one statement."""
         now = timezone.now()
+        if time.monotonic() >= self._next_release:
+            queue_sql.release_expired(now=now, actor_label=f"dispatcher:{self.worker_id}")
+            self._next_release = time.monotonic() + max(1.0, self.lease.total_seconds() / 10)
         token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
-        due = Q(status__in=Action.CLAIMABLE, not_before__lte=now) | Q(status=S.IN_PROGRESS, locked_until__lt=now)
-        with transaction.atomic():
-            ids = list(
-                Action.objects.select_for_update(skip_locked=True)
-                .filter(due)
-                .order_by("priority", "not_before", "id")
-                .values_list("id", flat=True)[: self.batch_size]
-            )
-            if not ids:
-                return token, []
-            Action.objects.filter(due, id__in=ids).update(
-                status=S.IN_PROGRESS,
-                locked_by=token,
-                locked_until=now + self.lease,
-                attempts=F("attempts") + 1,
-                fencing_token=F("fencing_token") + 1,
-                started_at=now,
-                finished_at=None,
-            )
-        return token, list(Action.objects.filter(locked_by=token).order_by("priority", "not_before", "id"))
+        return token, queue_sql.claim(token=token, now=now, locked_until=now + self.lease, limit=self.batch_size)
 
     # --- run ------------------------------------------------------------------------------
     def run_one(self, action: Action) -> _Finish:
@@ -119,65 +106,57 @@ class Dispatcher:
         return self._finish(action, outcome)
 
     def _finish(self, action: Action, outcome: Outcome) -> _Finish:
-        now = timezone.now()
-        refs = {"artifact_ref": outcome.artifact_ref, "artifact_sha256": outcome.artifact_sha256}
+        """Map a handler's outcome to the action's next status (the dispatcher's decision alone)."""
+        result, message, level = outcome.result, outcome.message, ActionLog.Level.ERROR
+        not_before = None
         if outcome.kind in ("ok", "skipped"):
-            message = outcome.message if outcome.kind == "ok" else f"skipped: {outcome.message}"
-            result = outcome.result
+            status, level, error = S.SUCCEEDED, ActionLog.Level.INFO, ""
             if outcome.kind == "skipped":
-                result = {**(result or {}), "skipped": outcome.message}
-            return _Finish(S.SUCCEEDED, "", None, result, ActionLog.Level.INFO, message, **refs)
-        if outcome.kind == "retry":
-            if action.attempts >= action.max_attempts:
-                msg = f"dead letter after {action.attempts} attempts: {outcome.message}"
-                return _Finish(S.DEAD_LETTER, outcome.message, None, outcome.result, ActionLog.Level.ERROR, msg, **refs)
+                result, message = {**(result or {}), "skipped": outcome.message}, f"skipped: {outcome.message}"
+        elif outcome.kind == "retry" and action.attempts >= action.max_attempts:
+            status, error = S.DEAD_LETTER, outcome.message
+            message = f"dead letter after {action.attempts} attempts: {outcome.message}"
+        elif outcome.kind == "retry":
             delay = outcome.retry_after if outcome.retry_after is not None else backoff_seconds(action.attempts)
-            msg = f"retry in {delay:.0f}s: {outcome.message}"
-            return _Finish(
-                S.RETRY_WAIT, outcome.message, now + timedelta(seconds=delay), outcome.result,
-                ActionLog.Level.WARNING, msg, **refs,
-            )  # fmt: skip
-        if outcome.kind == "unknown":
-            msg = f"outcome unknown, needs reconciliation: {outcome.message}"
-            return _Finish(S.FAILED, outcome.message, None, outcome.result, ActionLog.Level.ERROR, msg, **refs)
-        return _Finish(S.FAILED, outcome.message, None, outcome.result, ActionLog.Level.ERROR, outcome.message, **refs)
+            status, error, level = S.RETRY_WAIT, outcome.message, ActionLog.Level.WARNING
+            not_before = timezone.now() + timedelta(seconds=delay)
+            message = f"retry in {delay:.0f}s: {outcome.message}"
+        elif outcome.kind == "unknown":
+            status, error = S.FAILED, outcome.message
+            message = f"outcome unknown, needs reconciliation: {outcome.message}"
+        else:
+            status, error = S.FAILED, outcome.message
+        return _Finish(
+            status=status, last_error=error, not_before=not_before, result_json="null" if result is None else json.dumps(result, sort_keys=True),
+            log_level=level, log_message=message, artifact_ref=outcome.artifact_ref,
+            artifact_sha256=outcome.artifact_sha256,
+        )  # fmt: skip
 
     # --- finish ---------------------------------------------------------------------------
     def _record(self, token: str, finished: list[tuple[Action, _Finish]]) -> None:
-        """Write the batch's results: one UPDATE per distinct result, one INSERT for all log rows."""
+        """Write the batch's results: one statement per distinct result (no-ops: one for the batch)."""
         now = timezone.now()
-        groups: dict[tuple, list[int]] = defaultdict(list)
+        groups: dict[_Finish, list[int]] = defaultdict(list)
         for action, fin in finished:
-            key = (fin.status, fin.last_error, json.dumps(fin.result, sort_keys=True), fin.not_before)
-            groups[key].append(action.pk)
-        with transaction.atomic():
-            for (status, last_error, result_json, not_before), ids in groups.items():
-                values = {
-                    "status": status,
-                    "last_error": last_error,
-                    "result": json.loads(result_json),
-                    "locked_by": "",
-                    "locked_until": None,
-                    "finished_at": None if status == S.RETRY_WAIT else now,
-                }
-                if not_before is not None:
-                    values["not_before"] = not_before
-                changed = Action.objects.filter(pk__in=ids, locked_by=token).update(**values)
-                if changed != len(ids):
-                    logger.warning("%d action(s) of this batch were reclaimed by another worker", len(ids) - changed)
-            ActionLog.objects.bulk_create(
-                ActionLog(
-                    action_id=action.pk,
-                    attempt=action.attempts,
-                    level=fin.log_level,
+            groups[fin].append(action.pk)
+        # One group (the common case) is one statement, atomic by itself: skip BEGIN/COMMIT round trips.
+        with transaction.atomic() if len(groups) > 1 else nullcontext():
+            for fin, ids in groups.items():
+                changed = queue_sql.finish(
+                    ids=ids,
+                    token=token,
                     status=fin.status,
-                    message=fin.log_message,
-                    artifact_ref=fin.artifact_ref,
-                    artifact_sha256=fin.artifact_sha256,
-                    actor_label=f"dispatcher:{self.worker_id}",
-                )
-                for action, fin in finished
-            )
+                    last_error=fin.last_error,
+                    result=json.loads(fin.result_json),
+                    not_before=fin.not_before,
+                    finished_at=None if fin.status == S.RETRY_WAIT else now,
+                    log={"level": fin.log_level, "message": fin.log_message, "artifact_ref": fin.artifact_ref,
+                         "artifact_sha256": fin.artifact_sha256, "actor": f"dispatcher:{self.worker_id}"},
+                    now=now,
+                )  # fmt: skip
+                if changed != len(ids):
+                    # The lease expired and another worker took these over: its result stands.
+                    logger.warning("%d action(s) lost their lease before finishing", len(ids) - changed)
 
     def _extend_lease(self, token: str) -> None:
         Action.objects.filter(locked_by=token, status=S.IN_PROGRESS).update(locked_until=timezone.now() + self.lease)

@@ -200,7 +200,10 @@ class Action(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=5)
     last_error = models.TextField(blank=True)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    # No separate FK index on campaign: action_campaign_status starts with campaign_id.
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions", db_index=False
+    )
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     locked_by = models.CharField(max_length=100, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -238,7 +241,8 @@ class ActionLog(models.Model):
         WARNING = "warning"
         ERROR = "error"
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="logs")
+    # No separate FK index: actionlog_action_time starts with action_id and serves the same lookups.
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="logs", db_index=False)
     attempt = models.PositiveIntegerField(default=0)
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
     status = models.CharField(max_length=20, blank=True, help_text="The action's status after this entry.")

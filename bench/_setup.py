@@ -1,0 +1,32 @@
+"""Shared start-up for benchmarks: a dedicated PostgreSQL database, migrated, and Django ready."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/campaign_automation")
+
+
+def setup(db_name: str = "campaign_automation_bench") -> None:
+    """Point Django at ``db_name`` on the same server as DATABASE_URL, create and migrate it."""
+    if not BASE_URL.startswith("postgres"):
+        sys.exit("benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
+    url = BASE_URL.rsplit("/", 1)[0] + "/" + db_name
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    subprocess.run([sys.executable, str(ROOT / "scripts/ensure_database.py")], check=True, env=os.environ)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"], check=True, env=os.environ)
+    import django
+
+    django.setup()
+
+
+def ratio_line(name: str, ours: float, limit: float, unit: str, target: str) -> str:
+    return (
+        f"{name}: {ours:,.0f} {unit} vs physical limit {limit:,.0f} {unit} → ratio {ours / limit:.2f} (target {target})"
+    )
