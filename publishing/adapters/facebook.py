@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from datetime import datetime
 
-from .base import HttpRequest, PublishRequest
-from .live import LiveAdapter
+from .base import Credentials, HttpRequest, PublishRequest, PublishResult, RecentPost
+from .graph import GraphAdapter
+from .validation import common_violations, over_limit
+
+MAX_MESSAGE = 63206
 
 
-class FacebookAdapter(LiveAdapter):
+def post_url(post_id: str) -> str:
+    page_id, _, story_id = post_id.partition("_")
+    return f"https://www.facebook.com/{page_id}/posts/{story_id}" if story_id else ""
+
+
+class FacebookAdapter(GraphAdapter):
     platform = "facebook"
+    display_name = "Facebook"
 
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
         form: dict = {"message": request.text, "access_token": request.credentials.access_token}
         if request.link_url:
             form["link"] = request.link_url
         return HttpRequest(
-            method="POST",
-            url=f"{settings.GRAPH_API_BASE_URL.rstrip('/')}/{settings.GRAPH_API_VERSION}/{request.credentials.account_id}/feed",
-            headers={},
-            form=form,
+            method="POST", url=self.graph_url(f"{request.credentials.account_id}/feed"), headers={}, form=form
+        )
+
+    def validate(self, request: PublishRequest) -> list[str]:
+        problems = common_violations(request, self.display_name)
+        problems += over_limit("text", len(request.text), "characters", self.display_name, MAX_MESSAGE)
+        if request.reply_to:
+            problems.append("reply_to: Facebook Page posts cannot be replies (comments use another edge)")
+        return problems
+
+    def _publish(self, request: PublishRequest) -> PublishResult:
+        response = self.call(self.build_publish_request(request))
+        post_id = str(response.body.get("id", "")) if isinstance(response.body, dict) else ""
+        return self.result(response, post_id=post_id, url=post_url(post_id))
+
+    def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
+        return self.recent_on_edge(
+            credentials,
+            "feed",
+            since=since,
+            limit=limit,
+            text_field="message",
+            time_field="created_time",
+            url_of=lambda item: post_url(str(item.get("id", ""))),
         )

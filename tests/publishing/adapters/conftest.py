@@ -51,7 +51,7 @@ class Hang:
     def __init__(self, httpserver: HTTPServer) -> None:
         self.httpserver = httpserver
         self.release = threading.Event()
-        self.registered = False
+        self.path = ""
 
     def at(self, path: str, method: str = "POST") -> None:
         def handler(request: Request) -> Response:
@@ -59,13 +59,22 @@ class Hang:
             return Response('{"id": "late"}', status=200, content_type="application/json")
 
         self.httpserver.expect_request(path, method=method).respond_with_handler(handler)
-        self.registered = True
+        self.path = path
 
     def received(self, path: str) -> int:
         """Release the handler, let any queued resend arrive, and count requests to ``path``."""
-        self.release.set()
-        settle(self.httpserver, 1)
+        self._drain()
         time.sleep(0.2)  # a resend would be queued behind the hung request; give it time to be served
+        return self._count(path)
+
+    def _drain(self) -> None:
+        """Release the hung handler and wait until the server has logged it."""
+        self.release.set()
+        deadline = time.monotonic() + 5
+        while self.path and not self._count(self.path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _count(self, path: str) -> int:
         return sum(1 for request, _ in self.httpserver.log if request.path == path)
 
 
@@ -74,13 +83,4 @@ def hang(httpserver: HTTPServer, base_url: str, settings) -> Iterator[Hang]:
     settings.HTTP_TIMEOUT_SECONDS = 0.3
     hanging = Hang(httpserver)
     yield hanging
-    hanging.release.set()  # never leave the shared server blocked for the next test
-    if hanging.registered:
-        settle(httpserver, 1)
-
-
-def settle(httpserver: HTTPServer, expected: int) -> None:
-    """Wait until the (single-threaded) fake has logged ``expected`` requests, a hung one included."""
-    deadline = time.monotonic() + 5
-    while len(httpserver.log) < expected and time.monotonic() < deadline:
-        time.sleep(0.01)
+    hanging._drain()  # never leave the shared server blocked for the next test
