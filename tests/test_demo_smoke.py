@@ -44,8 +44,19 @@ def test_demo_command_serves_the_admin_login_on_sqlite(tmp_path):
         assert status == 200, output[-3000:]
         assert (tmp_path / "demo.sqlite3").exists()  # the embedded default, not the test PostgreSQL
         assert "Reviewer login: reviewer / " in output
-        assert "qcluster" in subprocess.run(["ps", "-o", "args=", "-g", str(proc.pid)], capture_output=True,
-                                            text=True).stdout  # fmt: skip
+        # The django-q2 cluster (ORM broker) runs the dispatcher on SQLite: an enqueued action gets done.
+        enqueue = (
+            "from campaigns.actions import action_enqueue; from campaigns.models import Action; import time\n"
+            "a, _ = action_enqueue(key='smoke:1', action_type='noop')\n"
+            "for _ in range(120):\n"
+            "    a.refresh_from_db()\n"
+            "    if a.status == 'succeeded': break\n"
+            "    time.sleep(0.5)\n"
+            "print(a.status, a.logs.count())"
+        )
+        shell = subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "shell", "--no-imports", "-c", enqueue],
+                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)  # fmt: skip
+        assert shell.stdout.split() == ["succeeded", "1"], shell.stderr[-2000:]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
