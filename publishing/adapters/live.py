@@ -69,7 +69,6 @@ class LiveAdapter:
         *,
         message: str,
         retry_after: float | None = None,
-        error_class: type[PermanentError] = PermanentError,
     ) -> AdapterError:
         """The common classes: 401 auth, 429 and 5xx retry (answered, so nothing was published), other 4xx permanent."""
         text = f"{self.platform}: HTTP {response.status}: {message}"
@@ -79,7 +78,7 @@ class LiveAdapter:
         if response.status == 429 or response.status >= 500:
             wait = retry_after if retry_after is not None else DEFAULT_BACKOFF_SECONDS
             return RetryAfterError(text, retry_after=wait, **common)
-        return error_class(text, **common)
+        return PermanentError(text, **common)
 
     def result(self, response: HttpResponse, *, post_id: str, url: str) -> PublishResult:
         if not post_id:

@@ -82,9 +82,9 @@ def common_violations(
     if text_required and not request.text.strip() and not request.media_ids:
         problems.append(f"text: empty, {platform} needs text")
     if request.media_urls and not uploads_media_urls:
+        remedy = "upload them first and pass media_ids" if takes_media_ids else "remove them"
         problems.append(
-            f"media_urls: {len(request.media_urls)} given, but this {platform} adapter does not upload media; "
-            "upload first and pass media_ids, or remove the media"
+            f"media_urls: {len(request.media_urls)} given, but this {platform} adapter does not upload media; {remedy}"
         )
     if request.media_ids and not takes_media_ids:
         problems.append(f"media_ids: {len(request.media_ids)} given, but this {platform} adapter cannot attach them")
