@@ -234,7 +234,7 @@ class BlueskyAdapter(LiveAdapter):
                 rate_limit=self.rate_limit(response),
             )
         wait = retry_after_seconds(response.headers)
-        if wait is None and (response.status == 429 or name == "RateLimitExceeded"):
+        if wait is None and response.status == 429:
             limit = self.rate_limit(response)
             wait = seconds_until(limit.reset_at) if limit else None  # RateLimit-Reset is a Unix time, not a delta
         return self.error_by_status(response, message=message, retry_after=wait)

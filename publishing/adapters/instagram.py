@@ -8,9 +8,7 @@ public, so failures before it are safe to retry; only media_publish can end "unk
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from .base import (
     AdapterError,
@@ -28,7 +26,6 @@ from .http import UNREACHED_BACKOFF_SECONDS
 from .validation import common_violations, over_limit
 
 MAX_CAPTION = 2200
-T = TypeVar("T")
 
 
 class InstagramAdapter(GraphAdapter):
@@ -58,8 +55,8 @@ class InstagramAdapter(GraphAdapter):
 
     def _publish(self, request: PublishRequest) -> PublishResult:
         credentials = request.credentials
-        container_id = self._before_publishing(lambda: self._create_container(request))
-        self._before_publishing(lambda: self._wait_until_finished(credentials, container_id))
+        container_id = self._create_container(request)
+        self._wait_until_finished(credentials, container_id)
         try:
             response = self.call(
                 HttpRequest(
@@ -73,11 +70,19 @@ class InstagramAdapter(GraphAdapter):
             # The container's status_code tells: PUBLISHED = done, FINISHED = publish it again.
             exc.detail = {"container_id": container_id, "error": exc.detail}
             raise
-        media_id = str((response.body or {}).get("id", "")) if isinstance(response.body, dict) else ""
+        media_id = str(response.body.get("id", "")) if isinstance(response.body, dict) else ""
         return self.result(response, post_id=media_id, url=self._permalink(credentials, media_id))
 
     def _create_container(self, request: PublishRequest) -> str:
-        response = self.call(self.build_publish_request(request))
+        try:
+            response = self.call(self.build_publish_request(request))
+        except OutcomeUnknownError as exc:
+            # An unpublished container is invisible and expires in 24 h: a lost answer only costs a retry.
+            raise RetryAfterError(
+                f"{exc} (before media_publish: nothing was published)",
+                retry_after=UNREACHED_BACKOFF_SECONDS,
+                detail=exc.detail,
+            ) from exc
         container_id = str(response.body.get("id", "")) if isinstance(response.body, dict) else ""
         if not container_id:
             raise RetryAfterError(
@@ -104,17 +109,6 @@ class InstagramAdapter(GraphAdapter):
             retry_after=UNREACHED_BACKOFF_SECONDS,
             detail={"container_id": container_id},
         )
-
-    def _before_publishing(self, step: Callable[[], T]) -> T:
-        """Nothing is public before media_publish, so a lost answer here only costs a retry."""
-        try:
-            return step()
-        except OutcomeUnknownError as exc:
-            raise RetryAfterError(
-                f"{exc} (before media_publish: nothing was published)",
-                retry_after=UNREACHED_BACKOFF_SECONDS,
-                detail=exc.detail,
-            ) from exc
 
     def _permalink(self, credentials: Credentials, media_id: str) -> str:
         if not media_id:

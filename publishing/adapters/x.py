@@ -110,21 +110,16 @@ class XAdapter(LiveAdapter):
                 status=response.status,
                 rate_limit=self.rate_limit(response),
             )
-        if response.status == 429:
-            if problem_type.endswith("/usage-capped"):
-                period = str(body.get("period", ""))
-                end = _usage_period_end(period)
-                wait = seconds_until(end) if end else _reset_wait(response)
-                return self.error_by_status(
-                    response, message=f"usage cap reached ({period or 'unknown period'}): {message}", retry_after=wait
-                )
-            return self.error_by_status(response, message=message, retry_after=_reset_wait(response))
-        return self.error_by_status(response, message=message)
-
-
-def _reset_wait(response: HttpResponse) -> float | None:
-    limit = header_rate_limit(response.headers, prefix="x-rate-limit")
-    return seconds_until(limit.reset_at) if limit else None
+        if response.status != 429:
+            return self.error_by_status(response, message=message)
+        limit = self.rate_limit(response)
+        wait = seconds_until(limit.reset_at) if limit else None  # X sends no Retry-After
+        if problem_type.endswith("/usage-capped"):
+            period = str(body.get("period", ""))
+            end = _usage_period_end(period)
+            message = f"usage cap reached ({period or 'unknown period'}): {message}"
+            wait = seconds_until(end) if end else wait
+        return self.error_by_status(response, message=message, retry_after=wait)
 
 
 def _usage_period_end(period: str) -> datetime | None:

@@ -163,4 +163,10 @@ def check_bluesky_create(body: dict) -> None:
     for facet in record.get("facets", []):
         start, end = facet["index"]["byteStart"], facet["index"]["byteEnd"]
         assert 0 <= start < end <= len(text), f"facet range {start}..{end} outside {len(text)} bytes"
-        text[start:end].decode()  # a range that cuts a character in half is not valid UTF-8
+        covered = text[start:end].decode()  # a range that cuts a character in half is not valid UTF-8
+        for feature in facet["features"]:
+            # Our adapters never shorten what they annotate: a link covers its URL, a mention its @handle.
+            if feature["$type"].endswith("#link"):
+                assert covered == feature["uri"], f"link facet covers {covered!r}, not {feature['uri']!r}"
+            if feature["$type"].endswith("#mention"):
+                assert covered.startswith("@"), f"mention facet covers {covered!r}"
