@@ -15,6 +15,7 @@ from django.utils import timezone
 from .audit import actor_fields
 from .errors import InvalidTransition
 from .models import Action, ActionLog, Campaign
+from .registry import action_type_spec, validate_payload
 
 S = Action.Status
 _wake_state = threading.local()
@@ -26,8 +27,9 @@ def action_enqueue(
     action_type: str,
     payload: dict[str, Any] | None = None,
     campaign: Campaign | None = None,
+    campaign_id: int | None = None,
     not_before: datetime | None = None,
-    priority: int = 100,
+    priority: int | None = None,
     parent: Action | None = None,
     max_attempts: int | None = None,
     wake: bool = True,
@@ -39,21 +41,23 @@ def action_enqueue(
     """
     if not key or len(key) > 255:
         raise ValidationError({"idempotency_key": "required, at most 255 characters"})
-    if action_type not in settings.ACTION_HANDLERS:
+    spec = action_type_spec(action_type)
+    if spec is None:
         raise ValidationError({"action_type": f"unknown action type {action_type!r}"})
     if payload is not None and not isinstance(payload, dict):
         raise ValidationError({"payload": "must be a JSON object"})
+    validate_payload(spec, payload or {})
     not_before = not_before or timezone.now()
     action, created = Action.objects.get_or_create(
         idempotency_key=key,
         defaults={
             "action_type": action_type,
             "payload": payload or {},
-            "campaign": campaign,
+            "campaign_id": campaign.pk if campaign is not None else campaign_id,
             "not_before": not_before,
-            "priority": priority,
+            "priority": spec.priority if priority is None else priority,
             "parent": parent,
-            "max_attempts": max_attempts or settings.ACTION_MAX_ATTEMPTS,
+            "max_attempts": max_attempts or spec.max_attempts,
         },
     )
     if not created and action.action_type != action_type:

@@ -27,10 +27,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import queue_sql
+from . import controls, queue_sql
 from .backoff import backoff_seconds
-from .models import Action, ActionLog
+from .models import Action, ActionLog, Heartbeat
 from .outcomes import Outcome
+from .registry import action_type_spec
 
 logger = logging.getLogger(__name__)
 S = Action.Status
@@ -46,10 +47,13 @@ class DispatchReport:
     claimed: int = 0
     batches: int = 0
     statuses: Counter = field(default_factory=Counter)
+    stopped: str = ""  # why the drain stopped early (a control flag), if it did
+    killed: bool = False
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items())) or "nothing due"
-        return f"claimed {self.claimed} in {self.batches} batch(es): {parts}"
+        tail = f"; stopped: {self.stopped}" if self.stopped else ""
+        return f"claimed {self.claimed} in {self.batches} batch(es): {parts}{tail}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ class _Finish:
     log_message: str
     artifact_ref: str = ""
     artifact_sha256: str = ""
+    refund_attempt: bool = False  # a release: the attempt did not really happen
+
+
+# Between actions of a batch the flags are re-read at most this often (seconds): a query per
+# no-op action would halve the drain rate, and handlers re-check right before outbound calls.
+FLAG_CHECK_INTERVAL = 1.0
 
 
 class Dispatcher:
@@ -75,8 +85,8 @@ class Dispatcher:
     # --- handlers -------------------------------------------------------------------------
     def handler_for(self, action_type: str) -> Handler | None:
         if action_type not in self._handlers:
-            dotted = settings.ACTION_HANDLERS.get(action_type)
-            self._handlers[action_type] = import_string(dotted) if dotted else None
+            spec = action_type_spec(action_type)
+            self._handlers[action_type] = import_string(spec.handler) if spec else None
         return self._handlers[action_type]
 
     # --- claim ----------------------------------------------------------------------------
@@ -113,6 +123,10 @@ class Dispatcher:
             status, level, error = S.SUCCEEDED, ActionLog.Level.INFO, ""
             if outcome.kind == "skipped":
                 result, message = {**(result or {}), "skipped": outcome.message}, f"skipped: {outcome.message}"
+        elif outcome.kind == "release":
+            status, error, level = S.RETRY_WAIT, outcome.message, ActionLog.Level.INFO
+            not_before = timezone.now() + timedelta(seconds=outcome.retry_after or 60)
+            message = f"released for {outcome.retry_after or 60:.0f}s: {outcome.message}"
         elif outcome.kind == "retry" and action.attempts >= action.max_attempts:
             status, error = S.DEAD_LETTER, outcome.message
             message = f"dead letter after {action.attempts} attempts: {outcome.message}"
@@ -129,7 +143,7 @@ class Dispatcher:
         return _Finish(
             status=status, last_error=error, not_before=not_before, result_json="null" if result is None else json.dumps(result, sort_keys=True),
             log_level=level, log_message=message, artifact_ref=outcome.artifact_ref,
-            artifact_sha256=outcome.artifact_sha256,
+            artifact_sha256=outcome.artifact_sha256, refund_attempt=outcome.kind == "release",
         )  # fmt: skip
 
     # --- finish ---------------------------------------------------------------------------
@@ -153,6 +167,7 @@ class Dispatcher:
                     log={"level": fin.log_level, "message": fin.log_message, "artifact_ref": fin.artifact_ref,
                          "artifact_sha256": fin.artifact_sha256, "actor": f"dispatcher:{self.worker_id}"},
                     now=now,
+                    refund_attempt=fin.refund_attempt,
                 )  # fmt: skip
                 if changed != len(ids):
                     # The lease expired and another worker took these over: its result stands.
@@ -162,28 +177,50 @@ class Dispatcher:
         Action.objects.filter(locked_by=token, status=S.IN_PROGRESS).update(locked_until=timezone.now() + self.lease)
 
     def run_batch(self, report: DispatchReport | None = None) -> int:
+        report = report if report is not None else DispatchReport()
+        if self._stopped(report):
+            return 0
         token, actions = self.claim()
         if not actions:
             return 0
-        started = time.monotonic()
+        started = last_check = time.monotonic()
         finished: list[tuple[Action, _Finish]] = []
         for action in actions:
+            if time.monotonic() - last_check > FLAG_CHECK_INTERVAL:
+                last_check = time.monotonic()
+                if self._stopped(report):
+                    # Paused or killed mid-batch: hand the rest back untouched.
+                    finished.append((action, self._finish(action, Outcome.release(report.stopped, after=5))))
+                    continue
             finished.append((action, self.run_one(action)))
             # Slow handlers (network calls): keep the rest of the batch from being reclaimed.
             if time.monotonic() - started > self.lease.total_seconds() / 3:
                 self._extend_lease(token)
                 started = time.monotonic()
         self._record(token, finished)
-        if report is not None:
-            report.claimed += len(actions)
-            report.batches += 1
-            report.statuses.update(fin.status for _, fin in finished)
+        report.claimed += len(actions)
+        report.batches += 1
+        report.statuses.update(fin.status for _, fin in finished)
         return len(actions)
+
+    def _stopped(self, report: DispatchReport) -> bool:
+        if report.stopped:
+            return True
+        reason = controls.stop_reason()
+        if reason:
+            report.stopped, report.killed = reason, "kill" in reason
+        return bool(reason)
+
+    def heartbeat(self) -> None:
+        Heartbeat.objects.update_or_create(
+            name="dispatcher", defaults={"worker": self.worker_id, "beat_at": timezone.now()}
+        )
 
     def drain(self, *, max_seconds: float | None = None, max_batches: int | None = None) -> DispatchReport:
         """Run batches until nothing is due, or a limit is reached."""
         report = DispatchReport()
         deadline = time.monotonic() + max_seconds if max_seconds else None
+        self.heartbeat()
         while True:
             if max_batches is not None and report.batches >= max_batches:
                 break

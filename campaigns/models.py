@@ -258,3 +258,100 @@ class ActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id}#{self.attempt} {self.level}: {self.message[:60]}"
+
+
+class ControlFlag(models.Model):
+    """Operator switches: global (``scope="global"``) or per campaign. No row means the defaults:
+    not paused, not killed, PROOF. The campaign's own LIVE switch is ``Campaign.mode``."""
+
+    scope = models.CharField(max_length=40, unique=True, help_text='"global" or "campaign:<id>"')
+    campaign = models.OneToOneField(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    paused = models.BooleanField(default=False, help_text="Nothing is claimed.")
+    killed = models.BooleanField(default=False, help_text="Stop claiming; dispatchers started from the shell exit.")
+    live = models.BooleanField(default=False, help_text="Global only: LIVE also needs the campaign's mode = live.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        on = [name for name in ("paused", "killed", "live") if getattr(self, name)]
+        return f"{self.scope}: {', '.join(on) or 'normal'}"
+
+
+class Lease(models.Model):
+    """A singleton job's lease. ``token`` only grows: every write of the holder is checked against it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    token = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} (token {self.token})"
+
+
+class Heartbeat(models.Model):
+    """Last sign of life of a worker kind (e.g. the dispatcher); /health/ reads it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    worker = models.CharField(max_length=200)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TickLedger(models.Model):
+    """A row per tick that did work or failed; idle ticks write nothing."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="ticks")
+    slot = models.BigIntegerField(help_text="Seconds since the epoch ÷ tick interval.")
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ok = models.BooleanField(default=True)
+    enqueued = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "slot"], name="tick_unique_slot")]
+
+    def __str__(self) -> str:
+        return f"tick {self.campaign_id}:{self.slot} ({'ok' if self.ok else 'failed'}, {self.enqueued} enqueued)"
+
+
+class Event(models.Model):
+    """Append-only touch/event log fed by every layer (sends, ESP events, clicks, captures, replies,
+    conversions). Lives in the base app so lower apps can write it; analytics reads it.
+
+    Other apps' rows are referenced by id (no FK): lower apps cannot point at higher ones, and an
+    event must outlive the row it describes.
+    """
+
+    occurred_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(
+        max_length=40,
+        help_text="e.g. post_published, email_sent, email_opened, click, lead_captured, reply, conversion",
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    channel = models.CharField(max_length=20, blank=True)
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True, help_text="publishing.PublishTarget id")
+    source = models.CharField(max_length=100, blank=True, help_text='Where it came from, e.g. "anymail:sendgrid".')
+    dedupe_key = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, help_text="A replay is stored once."
+    )
+    value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "occurred_at"], name="event_campaign_time"),
+            models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
+            models.Index(fields=["lead_id", "occurred_at"], name="event_lead_time", condition=Q(lead_id__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # ok | retry | permanent | unknown | skipped
+    kind: str  # ok | retry | release | permanent | unknown | skipped
     message: str = ""
     retry_after: float | None = None  # seconds; None = the dispatcher's backoff
     artifact_ref: str = ""
@@ -22,6 +22,11 @@ class Outcome:
     @classmethod
     def retry(cls, message: str, after: float | None = None, **kw: Any) -> Outcome:
         return cls("retry", message, retry_after=after, **kw)
+
+    @classmethod
+    def release(cls, message: str, after: float = 60.0) -> Outcome:
+        """Not now (paused, killed, rate budget spent): wait ``after`` seconds; the attempt does not count."""
+        return cls("release", message, retry_after=after)
 
     @classmethod
     def permanent(cls, message: str, **kw: Any) -> Outcome:

@@ -15,10 +15,11 @@ from typing import Any
 
 from django.db import connection
 
-from .models import Action, ActionLog
+from .models import Action, ActionLog, ControlFlag
 
 A = Action._meta.db_table
 L = ActionLog._meta.db_table
+F = ControlFlag._meta.db_table
 
 
 def _ts(value: datetime | None) -> Any:
@@ -39,6 +40,8 @@ def claim(*, token: str, now: datetime, locked_until: datetime, limit: int) -> l
                fencing_token = fencing_token + 1, started_at = %s, finished_at = NULL
          WHERE id IN (SELECT id FROM {A}
                        WHERE status IN ('pending', 'retry_wait') AND not_before <= %s
+                         AND (campaign_id IS NULL OR campaign_id NOT IN (
+                              SELECT campaign_id FROM {F} WHERE campaign_id IS NOT NULL AND (paused OR killed)))
                        ORDER BY priority, not_before, id LIMIT %s{lock})
            AND status IN ('pending', 'retry_wait')
         RETURNING {CLAIM_COLUMNS}"""  # noqa: S608 - table names come from model meta, values are parameters
@@ -77,10 +80,13 @@ def finish(
     finished_at: datetime | None,
     log: dict[str, str],
     now: datetime,
+    refund_attempt: bool = False,
 ) -> int:
     """Write one result to the actions ``ids`` still locked by ``token``; log each. Returns rows changed."""
     result_json = None if result is None else json.dumps(result)
-    set_not_before = ", not_before = %s" if not_before is not None else ""
+    extra_sets = ", not_before = %s" if not_before is not None else ""
+    if refund_attempt:  # a release (paused, budget spent) is not a try
+        extra_sets += ", attempts = attempts - 1"
     params: list[Any] = [status, last_error, result_json, _ts(finished_at)]
     if not_before is not None:
         params.append(_ts(not_before))
@@ -98,7 +104,7 @@ def finish(
         sql = f"""
             WITH done AS (
                 UPDATE {A} SET status = %s, last_error = %s, result = %s::jsonb, finished_at = %s,
-                       locked_by = '', locked_until = NULL{set_not_before}
+                       locked_by = '', locked_until = NULL{extra_sets}
                  WHERE id = ANY(%s) AND locked_by = %s
                 RETURNING id, attempts)
             INSERT INTO {L} ({columns})
@@ -110,7 +116,7 @@ def finish(
     with connection.cursor() as cur:
         cur.execute(
             f"""UPDATE {A} SET status = %s, last_error = %s, result = %s, finished_at = %s,
-                       locked_by = '', locked_until = NULL{set_not_before}
+                       locked_by = '', locked_until = NULL{extra_sets}
                  WHERE id IN ({marks}) AND locked_by = %s RETURNING id, attempts""",  # noqa: S608
             [*params, *ids, token],
         )

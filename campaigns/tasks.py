@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from .dispatcher import Dispatcher, default_worker_id
+from .leases import LeaseLost, lease_acquire
+from .ticks import LEASE_NAME, produce_ticks
 
 
 def dispatch_pass(max_seconds: float = 50.0) -> str:
     """Drain due actions for at most ``max_seconds`` (below the cluster's task timeout)."""
     return str(Dispatcher(worker_id=f"q2:{default_worker_id()}").drain(max_seconds=max_seconds))
+
+
+def produce_ticks_task() -> str:
+    """Scheduled each slot: the cluster that gets the lease enqueues the slot's ticks."""
+    holder = f"q2:{default_worker_id()}"
+    handle = lease_acquire(name=LEASE_NAME, holder=holder, ttl_seconds=settings.TICK_LEASE_SECONDS)
+    if handle is None:
+        return "another producer holds the lease"
+    try:
+        return f"{produce_ticks(handle=handle)} tick(s) enqueued"
+    except LeaseLost as exc:
+        return f"lease lost: {exc}"

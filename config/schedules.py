@@ -12,4 +12,11 @@ SCHEDULES = [
         "minutes": 1,
         "repeats": -1,
     },
+    {
+        "name": "auto:ticks",
+        "func": "campaigns.tasks.produce_ticks_task",
+        "schedule_type": "I",
+        "minutes": 1,  # = TICK_INTERVAL_SECONDS by default; a cron of every minute is django-q2's finest grain
+        "repeats": -1,
+    },
 ]

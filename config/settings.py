@@ -123,14 +123,29 @@ MASTODON_BASE_URL = os.environ.get("MASTODON_BASE_URL", "https://mastodon.social
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
 
 # --- Action queue ---
-# Handlers by dotted path, like MIDDLEWARE: the queue (campaigns) never imports the apps it runs.
-ACTION_HANDLERS = {
-    "noop": "campaigns.handlers.noop",
-    "post_social": "publishing.handlers.post_social",
+# Action types by dotted path, like MIDDLEWARE: the queue (campaigns) never imports the apps it runs.
+# See campaigns/registry.py for the keys.
+ACTION_TYPES = {
+    "noop": {"handler": "campaigns.handlers.noop", "schema": {"type": "object"}},
+    "campaign_tick": {
+        "handler": "campaigns.ticks.campaign_tick",
+        "schema": "campaigns.ticks.TICK_PAYLOAD",
+        "priority": 50,  # ticks first: they feed everything else
+        "max_attempts": 3,
+    },
+    "post_social": {
+        "handler": "publishing.handlers.post_social",
+        "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",
+    },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
 ACTION_LEASE_SECONDS = int(env_float("ACTION_LEASE_SECONDS", 300))
 DISPATCH_BATCH_SIZE = int(env_float("DISPATCH_BATCH_SIZE", 25))
+# Ticks: one slot every TICK_INTERVAL_SECONDS; producers find due work for a campaign (dotted paths,
+# each called as producer(campaign=, now=, parent=, force_proof=) -> number of actions enqueued).
+TICK_INTERVAL_SECONDS = int(env_float("TICK_INTERVAL_SECONDS", 60))
+TICK_LEASE_SECONDS = int(env_float("TICK_LEASE_SECONDS", 90))
+TICK_PRODUCERS = ["publishing.producers.due_targets"]
 
 # --- django-q2: the trigger, not the source of truth (DESIGN.md) ---
 Q_CLUSTER = {

@@ -1,4 +1,4 @@
-"""Action handlers of the publishing app (registered in settings.ACTION_HANDLERS)."""
+"""Action handlers of the publishing app (registered in settings.ACTION_TYPES)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from campaigns.audit import audit_record
-from campaigns.controls import is_live
+from campaigns.controls import is_live, stop_reason
 from campaigns.models import Action
 from campaigns.outcomes import Outcome
 
@@ -20,6 +20,13 @@ from .models import PublishTarget
 from .services import target_begin, target_failed, target_needs_reconcile, target_published, target_retry_later
 
 T = PublishTarget.Status
+
+POST_SOCIAL_PAYLOAD = {
+    "type": "object",
+    "properties": {"target_id": {"type": "integer", "minimum": 1}, "force_proof": {"type": "boolean"}},
+    "required": ["target_id"],
+    "additionalProperties": False,
+}
 
 
 def _actor(action: Action) -> str:
@@ -49,6 +56,10 @@ def post_social(action: Action) -> Outcome:
             error = "a previous attempt stopped after the call may have been sent"
             target_needs_reconcile(target=target, actor=actor, error=error)
             return Outcome.unknown(error)
+        # Flags again, right before the outbound call (the claim checked them too).
+        stop = stop_reason(target.post.campaign_id)
+        if stop:
+            return Outcome.release(f"not now: {stop}")
         refusal = publish_refusal(target)
         if refusal:
             audit_record(obj=target, actor=actor, action="gate:refused", note=refusal)
@@ -67,7 +78,7 @@ def post_social(action: Action) -> Outcome:
     )
     adapter = get_adapter(request.platform)
     try:
-        if is_live(post.campaign):
+        if is_live(post.campaign) and not action.payload.get("force_proof"):
             result = adapter.publish(request)
         else:
             result = proof_publish(

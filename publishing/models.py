@@ -116,6 +116,7 @@ class PublishTarget(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
     account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="targets")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="When it should go out (UTC); set when scheduled.")
     platform_post_id = models.CharField(max_length=200, blank=True)
     platform_url = models.URLField(blank=True)
     published_sha256 = models.CharField(max_length=64, blank=True, help_text="Content hash that went out.")

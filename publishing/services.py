@@ -14,6 +14,7 @@ from django.utils import timezone
 from campaigns.actions import action_enqueue, action_reschedule
 from campaigns.audit import audit_record, transition
 from campaigns.errors import InvalidTransition
+from campaigns.events import event_record
 from campaigns.models import Action, Campaign
 
 from .models import Post, PublishTarget, SocialAccount
@@ -88,8 +89,10 @@ def _void_approval(post: Post, *, actor: Any) -> None:
 
 def _reschedule(post: Post, *, actor: Any) -> None:
     when = post.scheduled_at or timezone.now()
-    keys = [publish_action_key(t) for t in post.targets.select_related("post").filter(status=T.SCHEDULED)]
-    for action in Action.objects.filter(idempotency_key__in=keys):
+    targets = list(post.targets.select_related("post").filter(status=T.SCHEDULED))
+    PublishTarget.objects.filter(pk__in=[t.pk for t in targets]).update(due_at=when)
+    # Targets already handed to the queue: move their action too (a started one cannot move).
+    for action in Action.objects.filter(idempotency_key__in=[publish_action_key(t) for t in targets]):
         if not action_reschedule(action=action, not_before=when, actor=actor):
             raise InvalidTransition(f"post {post.pk}: publishing already started; it cannot be rescheduled now")
 
@@ -144,19 +147,33 @@ def post_reopen(*, post: Post, actor: Any) -> None:
 
 
 def post_schedule(*, post: Post, actor: Any) -> list[Action]:
-    """Schedule an approved post: targets become scheduled and each gets its publish action."""
+    """Schedule an approved post: its targets become ``scheduled`` with ``due_at``.
+
+    Due now: each target's publish action is enqueued at once. Later: the campaign's tick enqueues
+    it when it falls due (publishing.producers.due_targets).
+    """
     when = post.scheduled_at or timezone.now()
-    actions = []
     with transaction.atomic():
         transition(post, P.SCHEDULED, actor=actor, note=f"publish at {when.isoformat()}")
-        for target in post.targets.select_related("post").filter(status__in=[T.PENDING, T.FAILED]):
-            transition(target, T.SCHEDULED, actor=actor)
-            action, _ = action_enqueue(
-                key=publish_action_key(target), action_type="post_social", payload={"target_id": target.pk},
-                campaign=post.campaign, not_before=when,
-            )  # fmt: skip
-            actions.append(action)
-    return actions
+        targets = list(post.targets.select_related("post").filter(status__in=[T.PENDING, T.FAILED]))
+        for target in targets:
+            transition(target, T.SCHEDULED, actor=actor, updates={"due_at": when})
+        if when > timezone.now():
+            return []
+        return [target_enqueue(target=target)[0] for target in targets]
+
+
+def target_enqueue(
+    *, target: PublishTarget, parent: Action | None = None, force_proof: bool = False
+) -> tuple[Action, bool]:
+    """The target's publish action for its post's current approval (get-or-create on the key)."""
+    payload: dict[str, Any] = {"target_id": target.pk}
+    if force_proof:
+        payload["force_proof"] = True
+    return action_enqueue(
+        key=publish_action_key(target), action_type="post_social", payload=payload,
+        campaign_id=target.post.campaign_id, parent=parent,
+    )  # fmt: skip
 
 
 def target_begin(*, target: PublishTarget, actor: Any) -> None:
@@ -165,13 +182,21 @@ def target_begin(*, target: PublishTarget, actor: Any) -> None:
 
 
 def target_published(*, target: PublishTarget, actor: Any, platform_post_id: str, url: str = "",
-                     sha256: str, artifact_path: str = "", artifact_sha256: str = "") -> None:  # fmt: skip
-    transition(
-        target, T.PUBLISHED, actor=actor,
-        updates={"platform_post_id": platform_post_id, "platform_url": url, "published_sha256": sha256,
-                 "artifact_path": artifact_path, "artifact_sha256": artifact_sha256,
-                 "published_at": timezone.now(), "last_error": ""},
-    )  # fmt: skip
+                     sha256: str, artifact_path: str = "", artifact_sha256: str = "", proof: bool = False) -> None:  # fmt: skip
+    """Record the publication and append a ``post_published`` event (once per target)."""
+    now = timezone.now()
+    with transaction.atomic():
+        transition(
+            target, T.PUBLISHED, actor=actor,
+            updates={"platform_post_id": platform_post_id, "platform_url": url, "published_sha256": sha256,
+                     "artifact_path": artifact_path, "artifact_sha256": artifact_sha256,
+                     "published_at": now, "last_error": ""},
+        )  # fmt: skip
+        event_record(
+            kind="post_published", campaign=target.post.campaign_id, channel=target.account.platform,
+            target_id=target.pk, source="publishing", dedupe_key=f"post_published:{target.pk}", occurred_at=now,
+            data={"platform_post_id": platform_post_id, "proof": proof},
+        )  # fmt: skip
 
 
 def target_failed(*, target: PublishTarget, actor: Any, error: str) -> None:

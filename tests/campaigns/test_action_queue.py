@@ -16,18 +16,29 @@ from campaigns.outcomes import Outcome
 
 pytestmark = pytest.mark.django_db
 
-TEST_HANDLERS = {
-    "noop": "campaigns.handlers.noop",
-    "record": "tests.campaigns.handlers.record",
-    "boom": "tests.campaigns.handlers.boom",
-    "later": "tests.campaigns.handlers.later",
-    "refuse": "tests.campaigns.handlers.refuse",
+TEST_TYPES = {
+    "noop": {"handler": "campaigns.handlers.noop"},
+    "record": {"handler": "tests.campaigns.handlers.record"},
+    "boom": {"handler": "tests.campaigns.handlers.boom"},
+    "later": {"handler": "tests.campaigns.handlers.later"},
+    "refuse": {"handler": "tests.campaigns.handlers.refuse"},
+    "typed": {
+        "handler": "campaigns.handlers.noop",
+        "schema": {
+            "type": "object",
+            "properties": {"target_id": {"type": "integer"}},
+            "required": ["target_id"],
+            "additionalProperties": False,
+        },
+        "max_attempts": 2,
+        "priority": 7,
+    },
 }
 
 
 @pytest.fixture(autouse=True)
 def _handlers(settings):
-    settings.ACTION_HANDLERS = TEST_HANDLERS
+    settings.ACTION_TYPES = TEST_TYPES
 
 
 def test_same_key_twice_yields_one_action():
@@ -51,6 +62,26 @@ def test_bad_enqueue_names_the_field(kwargs, field):
         action_enqueue(**kwargs)
     assert field in err.value.message_dict
     assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "needle"),
+    [
+        ({}, "payload.target_id", "required"),
+        ({"target_id": "7"}, "payload.target_id", "is not of type 'integer'"),
+        ({"target_id": 7, "extra": 1}, "payload.extra", "not a field of a typed payload"),
+    ],
+)
+def test_payload_is_checked_against_the_type_schema_at_enqueue(payload, field, needle):
+    with pytest.raises(ValidationError) as err:
+        action_enqueue(key="t", action_type="typed", payload=payload)
+    assert needle in " ".join(err.value.message_dict[field])
+    assert not Action.objects.exists()
+
+
+def test_type_defaults_apply_to_new_actions():
+    action, _ = action_enqueue(key="t", action_type="typed", payload={"target_id": 7})
+    assert (action.max_attempts, action.priority) == (2, 7)
 
 
 def test_key_reused_for_another_type_is_refused():

@@ -4,6 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.dispatcher import Dispatcher
 
+# Distinct exit code when the kill switch stopped the dispatcher, so a supervisor does not restart it.
+EXIT_KILLED = 3
+
 
 class Command(BaseCommand):
     help = "Run the action dispatcher from the shell: one pass (--once) or a polling loop."
@@ -22,9 +25,10 @@ class Command(BaseCommand):
         dispatcher = Dispatcher(worker_id=worker_id, batch_size=batch_size)
         while True:
             report = dispatcher.drain()
+            if report.claimed or once or report.killed:
+                self.stdout.write(str(report))
+            if report.killed:
+                raise SystemExit(EXIT_KILLED)
             if once:
-                self.stdout.write(str(report))
                 return
-            if report.claimed:
-                self.stdout.write(str(report))
             time.sleep(sleep)
