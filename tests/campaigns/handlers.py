@@ -26,3 +26,7 @@ def later(action: Action) -> Outcome:
 
 def refuse(action: Action) -> Outcome:
     return Outcome.permanent("bad content")
+
+
+def wait(action: Action) -> Outcome:
+    return Outcome.release("budget spent", after=30)
