@@ -118,6 +118,10 @@ GRAPH_API_VERSION = os.environ.get("GRAPH_API_VERSION", "v23.0")
 BLUESKY_PDS_URL = os.environ.get("BLUESKY_PDS_URL", "https://bsky.social")
 MASTODON_BASE_URL = os.environ.get("MASTODON_BASE_URL", "https://mastodon.social")
 
+# --- Analytics ---
+# Public base of tracked links (/c/<code>) written into posts and emails.
+TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhost:8000")
+
 # --- Review ---
 # Reviewer must differ from the author unless this is set (e.g. a one-person team).
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)

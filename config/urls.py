@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "Campaign automation"
 admin.site.site_title = "Campaign automation"
@@ -7,4 +7,5 @@ admin.site.index_title = "Campaigns, review queue and action queue"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("analytics.urls")),
 ]
