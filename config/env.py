@@ -90,3 +90,37 @@ def secret_key(*, production: bool, var_dir: Path) -> str:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def field_encryption_keys(*, production: bool, var_dir: Path) -> list[str]:
+    """FIELD_ENCRYPTION_KEYS: comma list of Fernet keys, the first encrypts, all decrypt.
+
+    In development one key is generated once into var/field_encryption_key (like SECRET_KEY);
+    in production the variable is required, because losing the key loses every stored token.
+    """
+    from cryptography.fernet import Fernet
+
+    raw = os.environ.get("FIELD_ENCRYPTION_KEYS", "").strip()
+    if not raw:
+        if production:
+            raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS: required when DJANGO_ENV=production")
+        path = var_dir / "field_encryption_key"
+        if not path.exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(Fernet.generate_key().decode())
+        raw = path.read_text().strip()
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
+    return keys

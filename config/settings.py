@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from . import schedules
-from .env import env_bool, env_choice, env_db, env_float, env_list, secret_key
+from .env import env_bool, env_choice, env_db, env_float, env_list, field_encryption_keys, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -15,6 +15,8 @@ DJANGO_ENV = env_choice("DJANGO_ENV", "development", ("development", "production
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = secret_key(production=PRODUCTION, var_dir=VAR_DIR)
+# Social account tokens at rest (publishing/crypto.py): the first key encrypts, all decrypt.
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(production=PRODUCTION, var_dir=VAR_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -122,6 +124,10 @@ MASTODON_BASE_URL = os.environ.get("MASTODON_BASE_URL", "https://mastodon.social
 # Public base of tracked links (/c/<code>) written into posts and emails.
 TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhost:8000")
 
+# An outcome-unknown post missing from the platform's recent posts counts as absent only after this
+# long: platforms list a new post with a delay.
+RECONCILE_MIN_AGE_SECONDS = env_float("RECONCILE_MIN_AGE_SECONDS", 120)
+
 # --- Review ---
 # Reviewer must differ from the author unless this is set (e.g. a one-person team).
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
@@ -140,6 +146,12 @@ ACTION_TYPES = {
     "post_social": {
         "handler": "publishing.handlers.post_social",
         "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",
+    },
+    "reconcile_publish": {
+        "handler": "publishing.handlers.reconcile_publish",
+        "schema": "publishing.handlers.RECONCILE_PAYLOAD",
+        "priority": 60,
+        "max_attempts": 10,
     },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))

@@ -11,9 +11,21 @@ from .models import Post, PublishTarget, SocialAccount
 
 @admin.register(SocialAccount)
 class SocialAccountAdmin(admin.ModelAdmin):
-    list_display = ["handle", "platform", "external_id", "display_name", "is_active"]
-    list_filter = ["platform", "is_active"]
+    list_display = [
+        "handle",
+        "platform",
+        "external_id",
+        "display_name",
+        "is_active",
+        "token_status",
+        "token_expires_at",
+    ]
+    list_filter = ["platform", "is_active", "token_status"]
     search_fields = ["handle", "external_id", "display_name"]
+    # Tokens are never shown or editable here: only the connect flows and the refresher write them.
+    fields = ["platform", "handle", "external_id", "display_name", "is_active", "extra", "token_status",
+              "token_expires_at", "scopes", "token_refreshed_at", "token_error"]  # fmt: skip
+    readonly_fields = ["token_status", "token_expires_at", "scopes", "token_refreshed_at", "token_error"]
 
 
 class PublishTargetInline(admin.TabularInline):

@@ -7,11 +7,34 @@ from django.db.models import Q
 from campaigns.channels import SOCIAL_CHANNELS, Channel
 from campaigns.hashing import content_sha256
 
+from .adapters.base import Credentials
+from .crypto import EncryptedTextField
+
 PLATFORM_CHOICES = [(c.value, c.label) for c in Channel if c.value in SOCIAL_CHANNELS]
 
 
 class SocialAccount(models.Model):
-    """One identity on one platform. Credentials arrive with the publishing-adapters work."""
+    """One identity on one platform, with its OAuth tokens encrypted at rest (publishing/crypto.py).
+
+    ``token_status`` is written only by publishing.accounts (compare-and-set + audit row).
+    Expiry and scopes are not secrets and stay in clear, so the refresher can query them.
+    """
+
+    class TokenStatus(models.TextChoices):
+        HEALTHY = "healthy"
+        EXPIRING = "expiring"  # a refresh is due or under way
+        REFRESHED = "refreshed"  # healthy again after a refresh
+        REFRESH_FAILED = "refresh_failed"  # transient: retried; the old refresh token is kept
+        REVOKED = "revoked"  # needs a human to reconnect
+
+    TS = TokenStatus
+    TRANSITIONS: dict[str, set[str]] = {
+        TS.HEALTHY: {TS.EXPIRING, TS.REVOKED},
+        TS.EXPIRING: {TS.REFRESHED, TS.REFRESH_FAILED, TS.REVOKED, TS.HEALTHY},
+        TS.REFRESHED: {TS.EXPIRING, TS.REVOKED},
+        TS.REFRESH_FAILED: {TS.EXPIRING, TS.REVOKED, TS.HEALTHY},
+        TS.REVOKED: {TS.HEALTHY},  # reconnected through the connect flow
+    }
 
     platform = models.CharField(max_length=20, choices=PLATFORM_CHOICES)
     handle = models.CharField(max_length=200)
@@ -19,6 +42,19 @@ class SocialAccount(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Secrets: never in the admin, the API, logs or artifacts.
+    access_token = EncryptedTextField(blank=True, editable=False)
+    refresh_token = EncryptedTextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.JSONField(default=list, blank=True, editable=False)
+    token_status = models.CharField(
+        max_length=20, choices=TokenStatus.choices, default=TokenStatus.HEALTHY, editable=False, db_index=True
+    )
+    token_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token_error = models.TextField(blank=True, editable=False)
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Non-secret platform data the adapter needs (e.g. instance_url)."
+    )
 
     class Meta:
         ordering = ["platform", "handle"]
@@ -26,6 +62,32 @@ class SocialAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} {self.handle}"
+
+    def credentials(self) -> Credentials:
+        """What the adapter needs to act as this account, tokens decrypted (keep it out of logs)."""
+        return Credentials(
+            account_id=self.external_id,
+            access_token=self.access_token,
+            refresh_token=self.refresh_token,
+            handle=self.handle,
+            extra={str(k): str(v) for k, v in (self.extra or {}).items()},
+            expires_at=self.token_expires_at,
+            scopes=tuple(self.scopes or ()),
+        )
+
+
+class MastodonApp(models.Model):
+    """Our OAuth app on one Mastodon instance (POST /api/v1/apps), registered once and reused."""
+
+    instance_url = models.URLField(unique=True)
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField(blank=True, editable=False)
+    redirect_uri = models.URLField(max_length=500)
+    scopes = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.instance_url
 
 
 class Post(models.Model):

@@ -31,10 +31,12 @@ class Credentials:
     """What an adapter needs to act as one account. Secrets never reach artifacts."""
 
     account_id: str  # the platform's id for the account (DID, URN, page id, user id)
-    access_token: str = ""
-    refresh_token: str = ""
+    access_token: str = field(default="", repr=False)
+    refresh_token: str = field(default="", repr=False)
     handle: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    expires_at: datetime | None = None  # of the access token; None = no known expiry
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

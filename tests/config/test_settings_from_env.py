@@ -16,11 +16,12 @@ PRODUCTION = {
     "DEBUG": "false",
     "ALLOWED_HOSTS": "campaigns.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/campaign_automation",
+    "FIELD_ENCRYPTION_KEYS": "bXFfN2tQd0ZSc3ZZbEJ6c1Z1aUxxWmNvT1hBa2xXRWw=",
 }
 
 
 def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DJANGO_ENV", "DATABASE_URL")}
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DJANGO_ENV", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS")}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -40,6 +41,8 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
         ({"PUBLISHING_MODE": "yolo"}, "PUBLISHING_MODE: 'yolo' is not one of proof, live"),
         ({"HTTP_TIMEOUT_SECONDS": "soon"}, "HTTP_TIMEOUT_SECONDS: 'soon' is not a number"),
         ({"DJANGO_ENV": "production", "DEBUG": "false"}, "SECRET_KEY: required when DJANGO_ENV=production"),
+        ({**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS: required when DJANGO_ENV=production"),
+        ({"FIELD_ENCRYPTION_KEYS": "not-a-key"}, "FIELD_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
     ],
 )
 def test_bad_value_stops_start_up_naming_the_variable(env, needle, tmp_path):

@@ -1,0 +1,35 @@
+"""Re-encrypt every stored secret with the first key of FIELD_ENCRYPTION_KEYS (key rotation)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+
+from publishing.crypto import rotate
+from publishing.models import MastodonApp, SocialAccount
+
+# (model, encrypted fields): raw ciphertext is read and written, so no secret is ever decoded to text here
+ENCRYPTED = [(SocialAccount, ("access_token", "refresh_token")), (MastodonApp, ("client_secret",))]
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt stored tokens with the first FIELD_ENCRYPTION_KEYS key; then old keys can be dropped."
+
+    def handle(self, *args, **options) -> None:
+        total = 0
+        for model, fields in ENCRYPTED:
+            table = model._meta.db_table
+            columns = ", ".join(model._meta.get_field(f).column for f in fields)
+            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT id, {columns} FROM {table}{lock}")  # noqa: S608 (names from _meta)
+                rows = cursor.fetchall()
+                sets = ", ".join(f"{model._meta.get_field(f).column} = %s" for f in fields)
+                for pk, *tokens in rows:
+                    cursor.execute(
+                        f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608
+                        [rotate(t or "") for t in tokens] + [pk],
+                    )
+            total += len(rows)
+            self.stdout.write(f"{model._meta.label}: {len(rows)} row(s) re-encrypted")
+        self.stdout.write(self.style.SUCCESS(f"done: {total} row(s) now use the first key"))
