@@ -186,6 +186,10 @@ class PublishTarget(models.Model):
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True, help_text="Start of the last publish attempt.")
+    generation = models.PositiveIntegerField(
+        default=0, help_text="Raised each time the target is armed again after a failure or a reconciliation."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

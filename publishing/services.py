@@ -25,8 +25,13 @@ EDITABLE_FIELDS = {"title", "body", "media_urls", "link_url", "scheduled_at"}
 
 
 def publish_action_key(target: PublishTarget) -> str:
-    """One action per target per approval: a re-approval after an edit gets a fresh action."""
-    return f"post_social:{target.pk}:a{target.post.approval_seq}"
+    """One action per target, per approval and per re-arming (after a failure or a reconciliation)."""
+    key = f"post_social:{target.pk}:a{target.post.approval_seq}"
+    return f"{key}:g{target.generation}" if target.generation else key
+
+
+def reconcile_action_key(target: PublishTarget) -> str:
+    return f"reconcile_publish:{target.pk}:g{target.generation}"
 
 
 def _check_accounts(campaign: Campaign, accounts: Iterable[SocialAccount]) -> list[SocialAccount]:
@@ -178,7 +183,7 @@ def target_enqueue(
 
 def target_begin(*, target: PublishTarget, actor: Any) -> None:
     """Attempt first: mark the target ``publishing`` and commit before any outbound call."""
-    transition(target, T.PUBLISHING, actor=actor)
+    transition(target, T.PUBLISHING, actor=actor, updates={"attempt_started_at": timezone.now()})
 
 
 def target_published(*, target: PublishTarget, actor: Any, platform_post_id: str, url: str = "",
@@ -203,8 +208,32 @@ def target_failed(*, target: PublishTarget, actor: Any, error: str) -> None:
     transition(target, T.FAILED, actor=actor, note=error, updates={"last_error": error})
 
 
-def target_needs_reconcile(*, target: PublishTarget, actor: Any, error: str) -> None:
-    transition(target, T.NEEDS_RECONCILE, actor=actor, note=error, updates={"last_error": error})
+def target_needs_reconcile(*, target: PublishTarget, actor: Any, error: str) -> Action:
+    """The call may have reached the platform: never resend blindly; enqueue a reconciliation."""
+    with transaction.atomic():
+        transition(target, T.NEEDS_RECONCILE, actor=actor, note=error, updates={"last_error": error})
+        action, _ = action_enqueue(
+            key=reconcile_action_key(target), action_type="reconcile_publish", payload={"target_id": target.pk},
+            campaign_id=target.post.campaign_id,
+        )  # fmt: skip
+    return action
+
+
+def target_confirm_absent(*, target: PublishTarget, actor: Any, note: str) -> Action | None:
+    """Reconciled as not published: arm the target again (new generation) and enqueue its publish."""
+    with transaction.atomic():
+        transition(target, T.SCHEDULED, actor=actor, note=note, updates={"generation": target.generation + 1})
+        if target.post.approval_is_current:
+            return target_enqueue(target=target)[0]
+    return None
+
+
+def target_rearm(*, target: PublishTarget, actor: Any) -> Action | None:
+    """Retry one failed target (the others of the post keep their state)."""
+    with transaction.atomic():
+        transition(target, T.SCHEDULED, actor=actor, note="retried by hand",
+                   updates={"generation": target.generation + 1, "due_at": timezone.now()})  # fmt: skip
+        return target_enqueue(target=target)[0]
 
 
 def target_retry_later(*, target: PublishTarget, actor: Any, error: str) -> None:

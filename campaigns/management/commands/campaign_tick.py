@@ -31,7 +31,9 @@ class Command(BaseCommand):
         if campaign.status != Campaign.Status.RUNNING:
             raise CommandError(f"--campaign-id: campaign {campaign_id} is {campaign.status}, not running")
         if mode == "live" and not is_live(campaign):
-            raise CommandError("--mode live: LIVE needs PUBLISHING_MODE=live, the global live flag and the campaign's mode")
+            raise CommandError(
+                "--mode live: LIVE needs PUBLISHING_MODE=live, the global live flag and the campaign's mode"
+            )
         dispatcher = Dispatcher(batch_size=batch_size)
         for n in range(ticks):
             slot = slot_of(timezone.now(), interval_seconds)
