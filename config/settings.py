@@ -124,6 +124,10 @@ MASTODON_BASE_URL = os.environ.get("MASTODON_BASE_URL", "https://mastodon.social
 # Public base of tracked links (/c/<code>) written into posts and emails.
 TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhost:8000")
 
+# An outcome-unknown post missing from the platform's recent posts counts as absent only after this
+# long: platforms list a new post with a delay.
+RECONCILE_MIN_AGE_SECONDS = env_float("RECONCILE_MIN_AGE_SECONDS", 120)
+
 # --- Review ---
 # Reviewer must differ from the author unless this is set (e.g. a one-person team).
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
@@ -142,6 +146,12 @@ ACTION_TYPES = {
     "post_social": {
         "handler": "publishing.handlers.post_social",
         "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",
+    },
+    "reconcile_publish": {
+        "handler": "publishing.handlers.reconcile_publish",
+        "schema": "publishing.handlers.RECONCILE_PAYLOAD",
+        "priority": 60,
+        "max_attempts": 10,
     },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
