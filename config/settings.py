@@ -119,6 +119,24 @@ GRAPH_API_BASE_URL = os.environ.get("GRAPH_API_BASE_URL", "https://graph.faceboo
 GRAPH_API_VERSION = os.environ.get("GRAPH_API_VERSION", "v23.0")
 BLUESKY_PDS_URL = os.environ.get("BLUESKY_PDS_URL", "https://bsky.social")
 MASTODON_BASE_URL = os.environ.get("MASTODON_BASE_URL", "https://mastodon.social")
+# Instagram Business Login tokens are refreshed on graph.instagram.com, not graph.facebook.com.
+INSTAGRAM_API_BASE_URL = os.environ.get("INSTAGRAM_API_BASE_URL", "https://graph.instagram.com")
+# OAuth apps (connect flows in publishing/oauth_views.py; token refresh in the adapters). Empty = not offered.
+X_CLIENT_ID = os.environ.get("X_CLIENT_ID", "")
+X_CLIENT_SECRET = os.environ.get("X_CLIENT_SECRET", "")
+X_AUTHORIZE_URL = os.environ.get("X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")
+LINKEDIN_CLIENT_ID = os.environ.get("LINKEDIN_CLIENT_ID", "")
+LINKEDIN_CLIENT_SECRET = os.environ.get("LINKEDIN_CLIENT_SECRET", "")
+LINKEDIN_OAUTH_BASE_URL = os.environ.get("LINKEDIN_OAUTH_BASE_URL", "https://www.linkedin.com")
+META_APP_ID = os.environ.get("META_APP_ID", "")
+META_APP_SECRET = os.environ.get("META_APP_SECRET", "")
+META_DIALOG_BASE_URL = os.environ.get("META_DIALOG_BASE_URL", "https://www.facebook.com")
+# Refresh an access token this long before it expires (publishing/accounts.py).
+TOKEN_REFRESH_AHEAD_SECONDS = env_float("TOKEN_REFRESH_AHEAD_SECONDS", 900)
+# Rate budgets (publishing/ratebudget.py): stop calling when this fraction of a window is left.
+RATE_BUDGET_RESERVE_FRACTION = env_float("RATE_BUDGET_RESERVE_FRACTION", 0.02)
+# Outbound calls in flight per account in the concurrent worker (publishing/worker.py).
+PUBLISH_CONCURRENCY_PER_ACCOUNT = int(env_float("PUBLISH_CONCURRENCY_PER_ACCOUNT", 2))
 
 # --- Analytics ---
 # Public base of tracked links (/c/<code>) written into posts and emails.
