@@ -41,3 +41,29 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return f"/c/{self.code} → {self.destination}"
+
+
+class MetricSnapshot(models.Model):
+    """What a platform said about one published target on one day (UTC).
+
+    Platforms give running totals, so the day's row holds the latest reading of that day: hourly
+    fetches in the first 48 hours overwrite it, daily fetches up to day 30 write one row a day.
+    """
+
+    target = models.ForeignKey("publishing.PublishTarget", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    impressions = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+    replies = models.BigIntegerField(default=0)
+    reposts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True, help_text="Everything the platform returned.")
+    fetched_at = models.DateTimeField()
+    fetch_count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["target", "day"], name="snapshot_unique_day")]
+        indexes = [models.Index(fields=["day"], name="snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"target {self.target_id} on {self.day}"

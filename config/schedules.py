@@ -19,4 +19,10 @@ SCHEDULES = [
         "minutes": 1,  # = TICK_INTERVAL_SECONDS by default; a cron of every minute is django-q2's finest grain
         "repeats": -1,
     },
+    {
+        "name": "auto:metrics-fetch",
+        "func": "analytics.tasks.enqueue_metric_fetches",
+        "schedule_type": "H",  # hourly; each target is due hourly for 48 h, then daily to 30 days
+        "repeats": -1,
+    },
 ]

@@ -165,6 +165,11 @@ ACTION_TYPES = {
         "handler": "publishing.handlers.post_social",
         "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",
     },
+    "fetch_metrics": {
+        "handler": "analytics.handlers.fetch_metrics",
+        "schema": "analytics.handlers.FETCH_METRICS_PAYLOAD",
+        "priority": 150,  # reads: after publishing and sends
+    },
     "reconcile_publish": {
         "handler": "publishing.handlers.reconcile_publish",
         "schema": "publishing.handlers.RECONCILE_PAYLOAD",

@@ -1,0 +1,74 @@
+"""Action handlers of analytics (registered in settings.ACTION_TYPES)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from campaigns.controls import is_live
+from campaigns.models import Action
+from campaigns.outcomes import Outcome
+from publishing.adapters.base import AdapterError, AuthError, Credentials, PermanentError, RetryAfterError
+from publishing.adapters.registry import get_adapter
+from publishing.models import PublishTarget, SocialAccount
+
+from .collection import snapshots_store
+
+FETCH_METRICS_PAYLOAD = {
+    "type": "object",
+    "properties": {
+        "account_id": {"type": "integer", "minimum": 1},
+        "target_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 100},
+    },
+    "required": ["account_id", "target_ids"],
+    "additionalProperties": False,
+}
+
+
+def _credentials(account: SocialAccount) -> Credentials:
+    if hasattr(account, "credentials"):
+        return account.credentials()
+    return Credentials(account_id=account.external_id, handle=account.handle)
+
+
+def fetch_metrics(action: Action) -> Outcome:
+    """Read the platform's counters for some published targets of one account; store today's snapshots.
+
+    Only LIVE campaigns are read (PROOF never calls a platform). Safe to run again: a snapshot is an
+    upsert of the day's row.
+    """
+    account = SocialAccount.objects.filter(pk=action.payload["account_id"]).first()
+    if account is None:
+        return Outcome.permanent(f"account {action.payload['account_id']} does not exist")
+    targets = [
+        t
+        for t in PublishTarget.objects.filter(
+            pk__in=action.payload["target_ids"], account=account, status=PublishTarget.Status.PUBLISHED
+        )
+        .exclude(platform_post_id="")
+        .select_related("post__campaign")
+        if is_live(t.post.campaign)
+    ]
+    if not targets:
+        return Outcome.skipped("no published LIVE target to read (PROOF posts have no platform counters)")
+    adapter = get_adapter(account.platform)
+    fetch = getattr(adapter, "fetch_metrics", None)
+    if fetch is None:
+        return Outcome.skipped(f"the {account.platform} adapter does not offer fetch_metrics yet")
+    by_post_id = {t.platform_post_id: t.pk for t in targets}
+    try:
+        answer = fetch(_credentials(account), list(by_post_id))
+    except RetryAfterError as exc:
+        return Outcome.retry(f"{account.platform} rate limit: {exc}", after=exc.retry_after)
+    except AuthError as exc:
+        return Outcome.permanent(f"{account.platform} refused the credentials: {exc}")
+    except PermanentError as exc:
+        return Outcome.permanent(f"{account.platform}: {exc}")
+    except AdapterError as exc:
+        return Outcome.retry(f"{account.platform}: {exc}")  # reads are safe to repeat
+    readings = {by_post_id[pid]: metrics for pid, metrics in answer.items() if pid in by_post_id}
+    stored = snapshots_store(readings=readings, fetched_at=timezone.now())
+    missing = len(by_post_id) - stored
+    return Outcome.ok(
+        f"{stored} snapshot(s) stored" + (f", {missing} post(s) not in the answer" if missing else ""),
+        result={"stored": stored, "missing": missing},
+    )
