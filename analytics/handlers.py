@@ -46,6 +46,7 @@ def fetch_metrics(action: Action) -> Outcome:
         )
         .exclude(platform_post_id="")
         .select_related("post__campaign")
+        .order_by("pk")
         if is_live(t.post.campaign)
     ]
     if not targets:
