@@ -64,6 +64,7 @@ def reason_action(
     *,
     verb: str,
     title: str,
+    label: str = "Reason (required; the author sees it)",
 ) -> TemplateResponse | None:
     """An admin action that first asks for a reason on an intermediate page, then calls the service."""
     if request.POST.get("confirm") == "yes":
@@ -71,13 +72,14 @@ def reason_action(
         if reason:
             apply_service(modeladmin, request, queryset, lambda obj: service(obj, reason), verb)
             return None
-        messages.error(request, "reason: required — say what has to change")
+        messages.error(request, f"{label.split(' (')[0].lower()}: required")
     return TemplateResponse(
         request,
         "admin/reason_form.html",
         {
             **modeladmin.admin_site.each_context(request),
             "title": title,
+            "label": label,
             "objects": queryset,
             "action": request.POST.get("action", ""),
             "opts": modeladmin.model._meta,

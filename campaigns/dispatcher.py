@@ -72,6 +72,7 @@ class _Finish:
 # Between actions of a batch the flags are re-read at most this often (seconds): a query per
 # no-op action would halve the drain rate, and handlers re-check right before outbound calls.
 FLAG_CHECK_INTERVAL = 1.0
+HEARTBEAT_INTERVAL = 10.0  # seconds between heartbeats during a long drain
 
 
 class Dispatcher:
@@ -221,7 +222,11 @@ class Dispatcher:
         report = DispatchReport()
         deadline = time.monotonic() + max_seconds if max_seconds else None
         self.heartbeat()
+        last_beat = time.monotonic()
         while True:
+            if time.monotonic() - last_beat > HEARTBEAT_INTERVAL:
+                self.heartbeat()
+                last_beat = time.monotonic()
             if max_batches is not None and report.batches >= max_batches:
                 break
             if deadline is not None and time.monotonic() >= deadline:

@@ -178,6 +178,8 @@ ACTION_TYPES = {
     },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
+# /health/ answers 503 when work is due and the dispatcher has not beaten for this long.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_float("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 180)
 ACTION_LEASE_SECONDS = int(env_float("ACTION_LEASE_SECONDS", 300))
 DISPATCH_BATCH_SIZE = int(env_float("DISPATCH_BATCH_SIZE", 25))
 # Ticks: one slot every TICK_INTERVAL_SECONDS; producers find due work for a campaign (dotted paths,

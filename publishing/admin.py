@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
-from campaigns.adminkit import apply_service, audit_table
+from campaigns.adminkit import apply_service, audit_table, reason_action
 
 from . import services
 from .models import Post, PublishTarget, SocialAccount
+from .selectors import target_timeline
 
 
 @admin.register(SocialAccount)
@@ -77,3 +79,61 @@ class PostAdmin(admin.ModelAdmin):
     @admin.action(description="Submit for review")
     def submit(self, request, queryset):
         apply_service(self, request, queryset, lambda p: services.post_submit(post=p, actor=request.user), "submitted")
+
+
+@admin.register(PublishTarget)
+class PublishTargetAdmin(admin.ModelAdmin):
+    """One account of one post: its status, platform id and timeline ("why didn't it go out?")."""
+
+    list_display = ["__str__", "status", "due_at", "platform_post_id", "published_at", "short_error"]
+    list_filter = ["status", "account__platform", "post__campaign"]
+    search_fields = ["post__title", "platform_post_id", "account__handle"]
+    list_select_related = ["post", "account"]
+    readonly_fields = ["post", "account", "status", "due_at", "platform_post_id", "platform_url", "published_at",
+                       "attempt_started_at", "generation", "artifact_path", "artifact_sha256", "last_error",
+                       "timeline"]  # fmt: skip
+    fields = readonly_fields
+    actions = ["retry_failed", "reconcile_published", "reconcile_absent"]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: PublishTarget) -> str:
+        return (obj.last_error or "")[:80]
+
+    @admin.display(description="Timeline")
+    def timeline(self, obj: PublishTarget) -> str:
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.at.strftime("%Y-%m-%d %H:%M:%S"), e.source, e.what, e.detail, e.actor) for e in target_timeline(obj)),
+        )  # fmt: skip
+        return format_html(
+            '<table class="timeline"><thead><tr><th>When (UTC)</th><th>Where</th><th>What</th><th>Detail</th>'
+            "<th>Who</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed targets (only those)")
+    def retry_failed(self, request, queryset):
+        apply_service(self, request, queryset.select_related("post"),
+                      lambda t: services.target_rearm(target=t, actor=request.user), "queued again")  # fmt: skip
+
+    @admin.action(description="Reconcile: it IS on the platform (asks for its id)")
+    def reconcile_published(self, request, queryset):
+        return reason_action(
+            self, request, queryset.select_related("post", "account"),
+            lambda t, post_id: services.target_published(
+                target=t, actor=request.user, platform_post_id=post_id, sha256=t.post.approved_sha256),
+            verb="marked published", title="Mark as published", label="Platform post id (as the platform shows it)",
+        )  # fmt: skip
+
+    @admin.action(description="Reconcile: it is NOT on the platform, send it again")
+    def reconcile_absent(self, request, queryset):
+        apply_service(self, request, queryset.select_related("post"),
+                      lambda t: services.target_confirm_absent(target=t, actor=request.user,
+                                                               note="checked by hand: not on the platform"),
+                      "armed again")  # fmt: skip

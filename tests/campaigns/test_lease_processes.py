@@ -47,13 +47,18 @@ def lease() -> Lease | None:
     return Lease.objects.filter(name="tick-producer").first()
 
 
+def held_by(holder: str) -> Lease | None:
+    current = lease()
+    return current if current and current.holder == holder else None
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_stopped_leader_is_fenced_out_after_takeover(running_campaign, tmp_path):
     a = start_producer("A", tmp_path / "a.log")
     b = None
     try:
-        first = wait_for(lambda: (l := lease()) and l.holder == "A" and l, 20, "A to lead")
+        first = wait_for(lambda: held_by("A"), 20, "A to lead")
         wait_for(lambda: Action.objects.filter(payload__lease_token=first.token).exists(), 10, "A's first tick")
         b = start_producer("B", tmp_path / "b.log")
         time.sleep(1.5)
@@ -61,7 +66,7 @@ def test_stopped_leader_is_fenced_out_after_takeover(running_campaign, tmp_path)
 
         os.kill(a.pid, signal.SIGSTOP)
         stopped_at = timezone.now()
-        second = wait_for(lambda: (l := lease()) and l.holder == "B" and l, 15, "B to take over")
+        second = wait_for(lambda: held_by("B"), 15, "B to take over")
         assert second.token > first.token
         takeover = second.acquired_at
         wait_for(lambda: Action.objects.filter(payload__lease_token=second.token).exists(), 10, "B's first tick")
