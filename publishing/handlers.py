@@ -15,6 +15,7 @@ from campaigns.failpoints import failpoint
 from campaigns.models import Action
 from campaigns.outcomes import Outcome
 
+from .accounts import AccountUnavailable, account_credentials, publish_as_account
 from .adapters.base import (
     AdapterError,
     Credentials,
@@ -37,6 +38,8 @@ from .services import (
 )
 
 T = PublishTarget.Status
+# A revoked account waits for a human: look again this often (seconds) without spending attempts.
+ACCOUNT_UNAVAILABLE_WAIT = 3600.0
 
 POST_SOCIAL_PAYLOAD = {
     "type": "object",
@@ -54,7 +57,7 @@ def _actor(action: Action) -> str:
 
 
 def _credentials(account) -> Credentials:
-    return Credentials(account_id=account.external_id, handle=account.handle)
+    return account.credentials()
 
 
 def _locked_target(target_id: int) -> PublishTarget | None:
@@ -93,20 +96,29 @@ def post_social(action: Action) -> Outcome:
         if refusal:
             audit_record(obj=target, actor=actor, action="gate:refused", note=refusal)
             return Outcome.permanent(f"refused: {refusal}")
+        force_proof = bool(action.payload.get("force_proof"))
+        credentials = None
+        if is_live(target.post.campaign) and not force_proof:
+            try:  # before the attempt row: a revoked or unrefreshable account waits, nothing is sent
+                credentials = account_credentials(account=target.account, actor=actor)
+            except AccountUnavailable as exc:
+                return Outcome.release(str(exc), after=exc.retry_after or ACCOUNT_UNAVAILABLE_WAIT)
         target_begin(target=target, actor=actor)
     # Committed: from here on a crash leaves the target "publishing", which the next run reconciles.
     failpoint("publish.before_call")
-    return _publish(target, key=action.idempotency_key, force_proof=bool(action.payload.get("force_proof")),
-                    actor=actor)  # fmt: skip
+    return _publish(target, key=action.idempotency_key, force_proof=force_proof, actor=actor,
+                    credentials=credentials)  # fmt: skip
 
 
-def _publish(target: PublishTarget, *, key: str, force_proof: bool, actor: str) -> Outcome:
+def _publish(
+    target: PublishTarget, *, key: str, force_proof: bool, actor: str, credentials: Credentials | None = None
+) -> Outcome:
     """The outbound call of a target already marked ``publishing``, and the recording of its result."""
     post = target.post
     request = PublishRequest(
         platform=target.account.platform,
         text=post.body,
-        credentials=_credentials(target.account),
+        credentials=credentials or _credentials(target.account),
         idempotency_key=key,
         media_urls=tuple(post.media_urls),
         link_url=post.link_url,
@@ -114,7 +126,7 @@ def _publish(target: PublishTarget, *, key: str, force_proof: bool, actor: str) 
     adapter = get_adapter(request.platform)
     try:
         if is_live(post.campaign) and not force_proof:
-            result = adapter.publish(request)
+            result = publish_as_account(adapter, request, account=target.account, actor=actor)
         else:
             result = proof_publish(
                 adapter, request, artifacts_dir=Path(settings.ARTIFACTS_DIR), name=f"target-{target.pk}"

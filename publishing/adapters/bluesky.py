@@ -7,8 +7,10 @@ settled exactly with getRecord (``lookup_by_key``).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from .base import (
     Credentials,
     HttpRequest,
     OutcomeUnknownError,
+    PermanentError,
     PublishRequest,
     PublishResult,
     RateLimit,
@@ -180,6 +183,40 @@ class BlueskyAdapter(LiveAdapter):
         credentials = dataclasses.replace(request.credentials, extra={**request.credentials.extra, **resolved})
         return dataclasses.replace(request, credentials=credentials)
 
+    def create_session(self, identifier: str, app_password: str) -> Credentials:
+        """com.atproto.server.createSession with an app password (30 per 5 min per account: keep the session)."""
+        http = HttpRequest(
+            method="POST",
+            url=self._xrpc("com.atproto.server.createSession"),
+            headers={"Content-Type": "application/json"},
+            body={"identifier": identifier, "password": app_password},
+        )
+        return self._session(Credentials(account_id="", handle=identifier), self.call(http).body)
+
+    def refresh_token(self, credentials: Credentials) -> Credentials:
+        """com.atproto.server.refreshSession with the refresh JWT as the bearer."""
+        if not credentials.refresh_token:
+            raise AuthError(f"{self.platform}: no refresh JWT; log in again with an app password")
+        http = HttpRequest(
+            method="POST",
+            url=self._xrpc("com.atproto.server.refreshSession"),
+            headers={"Authorization": f"Bearer {credentials.refresh_token}"},
+        )
+        return self._session(credentials, self.call(http).body)
+
+    def _session(self, credentials: Credentials, body: object) -> Credentials:
+        body = body if isinstance(body, dict) else {}
+        if not body.get("accessJwt") or not body.get("did"):
+            raise PermanentError(f"{self.platform}: session answer without accessJwt or did", detail=sorted(body))
+        return dataclasses.replace(
+            credentials,
+            account_id=str(body["did"]),
+            handle=str(body.get("handle") or credentials.handle),
+            access_token=str(body["accessJwt"]),
+            refresh_token=str(body.get("refreshJwt") or credentials.refresh_token),
+            expires_at=jwt_expiry(str(body["accessJwt"])),
+        )
+
     def lookup_by_key(self, credentials: Credentials, idempotency_key: str) -> RecentPost | None:
         """The post published under this key, or None when the PDS says the record does not exist."""
         query = {"repo": credentials.account_id, "collection": COLLECTION, "rkey": tid_for_key(idempotency_key)}
@@ -238,6 +275,16 @@ class BlueskyAdapter(LiveAdapter):
             limit = self.rate_limit(response)
             wait = seconds_until(limit.reset_at) if limit else None  # RateLimit-Reset is a Unix time, not a delta
         return self.error_by_status(response, message=message, retry_after=wait)
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim of a JWT, read without verifying it (only to schedule the refresh)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _error_name(response: HttpResponse) -> str:

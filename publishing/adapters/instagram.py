@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
 
 from .base import (
     AdapterError,
@@ -34,6 +37,12 @@ class InstagramAdapter(GraphAdapter):
     # An image container is usually FINISHED at once; video takes minutes and is not polled for here.
     container_poll_attempts = 5
     container_poll_interval = 2.0
+
+    def refresh_token(self, credentials: Credentials) -> Credentials:
+        """GET graph.instagram.com/refresh_access_token (Instagram-login tokens, 60 days, ≥24 h old)."""
+        query = urlencode({"grant_type": "ig_refresh_token", "access_token": credentials.access_token})
+        url = f"{settings.INSTAGRAM_API_BASE_URL.rstrip('/')}/refresh_access_token?{query}"
+        return self.credentials_from_token(credentials, self.call(HttpRequest(method="GET", url=url, headers={})).body)
 
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
         form: dict = {"caption": request.text, "access_token": request.credentials.access_token}

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from .base import (
     AdapterError,
+    AuthError,
     Credentials,
     DuplicateError,
     HttpRequest,
@@ -53,6 +54,24 @@ class LinkedInAdapter(LiveAdapter):
             "LinkedIn-Version": settings.LINKEDIN_API_VERSION,
             "X-Restli-Protocol-Version": "2.0.0",
         }
+
+    def refresh_token(self, credentials: Credentials) -> Credentials:
+        """POST /oauth/v2/accessToken on www.linkedin.com; refresh tokens exist only for approved partners."""
+        if not credentials.refresh_token:
+            raise AuthError(
+                f"{self.platform}: no refresh token (LinkedIn grants them to approved partners only); reconnect the account"
+            )
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credentials.refresh_token,
+            "client_id": settings.LINKEDIN_CLIENT_ID,
+            "client_secret": settings.LINKEDIN_CLIENT_SECRET,
+        }
+        url = f"{settings.LINKEDIN_OAUTH_BASE_URL.rstrip('/')}/oauth/v2/accessToken"
+        http = HttpRequest(
+            method="POST", url=url, headers={"Content-Type": "application/x-www-form-urlencoded"}, form=form
+        )
+        return self.credentials_from_token(credentials, self.call(http).body)
 
     def _posts_url(self) -> str:
         return f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/posts"

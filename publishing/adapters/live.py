@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from .base import (
     AdapterError,
@@ -19,7 +21,7 @@ from .base import (
     RetryAfterError,
 )
 from .http import HttpClient, HttpResponse
-from .ratelimits import DEFAULT_BACKOFF_SECONDS
+from .ratelimits import DEFAULT_BACKOFF_SECONDS, now
 
 
 class LiveAdapter:
@@ -49,6 +51,31 @@ class LiveAdapter:
     def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
         """The account's posts created at or after ``since``, newest first, at most ``limit``."""
         raise NotImplementedError
+
+    def refresh_token(self, credentials: Credentials) -> Credentials:
+        """New credentials from the refresh token. Platforms without a refresh grant need a reconnect."""
+        raise AuthError(f"{self.platform}: tokens cannot be refreshed through the API; reconnect the account")
+
+    def credentials_from_token(self, credentials: Credentials, body: Any) -> Credentials:
+        """An OAuth 2 token response (RFC 6749 5.1) applied to ``credentials``.
+
+        A response without a new refresh token keeps the old one: some platforms rotate it, others
+        send it only once, and losing it would force a human to reconnect.
+        """
+        body = body if isinstance(body, dict) else {}
+        access = str(body.get("access_token") or "")
+        if not access:
+            raise PermanentError(f"{self.platform}: token response without an access_token", detail=sorted(body))
+        expires_in = body.get("expires_in")
+        scope = body.get("scope")
+        scopes = tuple(scope.replace(",", " ").split()) if isinstance(scope, str) else credentials.scopes
+        return dataclasses.replace(
+            credentials,
+            access_token=access,
+            refresh_token=str(body.get("refresh_token") or credentials.refresh_token),
+            expires_at=now() + timedelta(seconds=float(expires_in)) if expires_in else None,
+            scopes=scopes,
+        )
 
     def call(self, http: HttpRequest) -> HttpResponse:
         """Send once; a non-2xx answer becomes the platform's classified error."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import calendar
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from .base import (
     AdapterError,
+    AuthError,
     Credentials,
     DuplicateError,
     HttpRequest,
@@ -90,6 +92,22 @@ class XAdapter(LiveAdapter):
             )
             for item in body.get("data") or []
         ][:limit]
+
+    def refresh_token(self, credentials: Credentials) -> Credentials:
+        """POST /2/oauth2/token (grant_type=refresh_token). X rotates the refresh token: store the new one."""
+        if not credentials.refresh_token:
+            raise AuthError(f"{self.platform}: no refresh token (the app lacks offline.access); reconnect the account")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if settings.X_CLIENT_SECRET:  # confidential client: Basic auth; a public client sends client_id only
+            pair = f"{settings.X_CLIENT_ID}:{settings.X_CLIENT_SECRET}".encode()
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credentials.refresh_token,
+            "client_id": settings.X_CLIENT_ID,
+        }
+        http = HttpRequest(method="POST", url=f"{self._base()}/2/oauth2/token", headers=headers, form=form)
+        return self.credentials_from_token(credentials, self.call(http).body)
 
     def _post_url(self, credentials: Credentials, post_id: str) -> str:
         if not post_id:
