@@ -12,6 +12,7 @@ from publishing.adapters.registry import get_adapter
 from publishing.models import PublishTarget, SocialAccount
 
 from .collection import snapshots_store
+from .rollups import rollup_incremental, rollup_range
 
 FETCH_METRICS_PAYLOAD = {
     "type": "object",
@@ -72,4 +73,34 @@ def fetch_metrics(action: Action) -> Outcome:
     return Outcome.ok(
         f"{stored} snapshot(s) stored" + (f", {missing} post(s) not in the answer" if missing else ""),
         result={"stored": stored, "missing": missing},
+    )
+
+
+ROLLUP_PAYLOAD = {
+    "type": "object",
+    "properties": {
+        "start": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "end": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    },
+    "dependentRequired": {"start": ["end"], "end": ["start"]},
+    "additionalProperties": False,
+}
+
+
+def rollup_metrics(action: Action) -> Outcome:
+    """Roll up the days that changed (or ``start`` … ``end``), then evaluate the feedback rules."""
+    from datetime import date
+
+    if "start" in action.payload:
+        try:
+            start, end = date.fromisoformat(action.payload["start"]), date.fromisoformat(action.payload["end"])
+        except ValueError as exc:
+            return Outcome.permanent(f"payload.start/end: {exc}")
+        result = rollup_range(start=start, end=end)
+    else:
+        result = rollup_incremental()
+    fired: list[str] = []  # feedback rules arrive with analytics/feedback.py
+    return Outcome.ok(
+        f"{result.written} row(s) written, {result.removed} removed over {result.days} day(s); {len(fired)} rule(s) fired",
+        result={"written": result.written, "removed": result.removed, "days": result.days, "rules_fired": fired},
     )

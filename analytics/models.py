@@ -6,7 +6,11 @@ these tables are derived from it (rollups, attribution) or feed it (links, conve
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+
+from campaigns.channels import Channel
 
 
 class TrackedLink(models.Model):
@@ -67,3 +71,112 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"target {self.target_id} on {self.day}"
+
+
+class DailyMetric(models.Model):
+    """One day of one campaign on one channel, rolled up from the event log (analytics/rollups.py).
+
+    ``channel = "all"`` is the campaign's total (the old ``campaign_metrics``); other rows are the old
+    ``channel_metrics``. Lead counts are distinct leads, so the total is not the sum of its channels.
+    Written only by the rollup's SQL; never edit by hand (a re-run would undo it).
+    """
+
+    ALL = "all"
+
+    day = models.DateField()
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20)
+    leads_targeted = models.IntegerField(default=0, help_text="Distinct leads with any touch that day.")
+    leads_contacted = models.IntegerField(default=0, help_text="Distinct leads sent something.")
+    leads_responded = models.IntegerField(default=0, help_text="Distinct leads who replied.")
+    leads_qualified = models.IntegerField(default=0, help_text="Distinct leads qualified or converted.")
+    leads_captured = models.IntegerField(default=0)
+    posts_published = models.IntegerField(default=0)
+    sends = models.IntegerField(default=0)
+    delivered = models.IntegerField(default=0)
+    opens = models.IntegerField(default=0)
+    clicks = models.IntegerField(default=0, help_text="People only: preview bots and prefetchers are left out.")
+    replies = models.IntegerField(default=0)
+    bounces = models.IntegerField(default=0)
+    complaints = models.IntegerField(default=0)
+    unsubscribes = models.IntegerField(default=0)
+    conversions = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "campaign", "channel"], name="dailymetric_unique")]
+        indexes = [models.Index(fields=["campaign", "day"], name="dailymetric_campaign_day")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.channel} on {self.day}"
+
+    @staticmethod
+    def ratio(part: float, whole: float) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    @property
+    def open_rate(self) -> float | None:
+        return self.ratio(self.opens, self.sends)
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.ratio(self.clicks, self.sends)
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.ratio(self.replies, self.sends)
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return self.ratio(self.bounces, self.sends)
+
+    @property
+    def roi(self) -> float | None:
+        return self.ratio(float(self.revenue - self.spend), float(self.spend))
+
+
+class SpendEntry(models.Model):
+    """Money spent on a campaign's channel on a day (ads, tools, freelancers), entered in the admin."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    day = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "spend entries"
+        indexes = [models.Index(fields=["campaign", "day"], name="spend_campaign_day")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.campaign_id}/{self.channel} {self.day}"
+
+
+class RollupState(models.Model):
+    """How far the incremental rollup has read the event log, and days it must redo (spend edits)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at event {self.last_event_id}"
+
+
+class DirtyDay(models.Model):
+    """A (campaign, day) whose rollup must be redone although no event arrived (spend changed)."""
+
+    campaign_id = models.BigIntegerField()
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign_id", "day"], name="dirtyday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} on {self.day}"

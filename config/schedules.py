@@ -25,4 +25,11 @@ SCHEDULES = [
         "schedule_type": "H",  # hourly; each target is due hourly for 48 h, then daily to 30 days
         "repeats": -1,
     },
+    {
+        "name": "auto:metrics-rollup",
+        "func": "analytics.tasks.enqueue_rollup",
+        "schedule_type": "I",
+        "minutes": 15,  # incremental; once a day it also redoes yesterday and today in full
+        "repeats": -1,
+    },
 ]

@@ -170,6 +170,11 @@ ACTION_TYPES = {
         "schema": "analytics.handlers.FETCH_METRICS_PAYLOAD",
         "priority": 150,  # reads: after publishing and sends
     },
+    "rollup_metrics": {
+        "handler": "analytics.handlers.rollup_metrics",
+        "schema": "analytics.handlers.ROLLUP_PAYLOAD",
+        "priority": 160,
+    },
     "reconcile_publish": {
         "handler": "publishing.handlers.reconcile_publish",
         "schema": "publishing.handlers.RECONCILE_PAYLOAD",
