@@ -15,10 +15,11 @@ from .hashing import content_sha256
 from .models import Campaign, ChannelConfig
 
 S = Campaign.Status
-# Fields a caller may set; status and approval fields move only through the services below.
+# Fields a caller may set; status and approval fields move only through the services below, and the
+# campaign's LIVE switch (mode) only through campaigns.controls.control_set.
 EDITABLE_FIELDS = {
     "name", "slug", "description", "target_niche", "service_key", "target_clients", "target_mrr", "channels",
-    "max_emails_per_day", "max_outreach_per_day", "mode", "strategy", "owner", "timezone", "start_date",
+    "max_emails_per_day", "max_outreach_per_day", "strategy", "owner", "timezone", "start_date",
     "end_date", "objective", "kpi_targets",
 }  # fmt: skip
 

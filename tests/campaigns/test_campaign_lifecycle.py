@@ -27,7 +27,7 @@ def _create(**overrides):
         ("channels", "x", "must be a list"),
         ("timezone", "Mars/Olympus", "not an IANA time zone"),
         ("kpi_targets", {"leads": -1}, "must be a number"),
-        ("mode", "turbo", "not a valid choice"),
+        ("objective", "fame", "not a valid choice"),
     ],
 )
 def test_invalid_field_is_named_and_nothing_is_written(field, value, needle):
@@ -56,8 +56,8 @@ def test_duplicate_name_names_the_field():
 
 def test_unknown_field_is_refused():
     with pytest.raises(ValidationError) as err:
-        _create(status="running")
-    assert "status" in err.value.message_dict
+        _create(status="running", mode="live")
+    assert {"status", "mode"} <= set(err.value.message_dict)
 
 
 def test_create_writes_an_audit_row():

@@ -22,7 +22,10 @@ def _types(settings):
 def test_fresh_database_is_proof_and_not_stopped():
     campaign = CampaignFactory(mode="live")
     assert flags_get() == flags_get(campaign)
-    assert not ControlFlag.objects.exists()
+    # Only the global row from the migration, all switches off (flushed databases have none: same meaning).
+    assert list(ControlFlag.objects.values_list("scope", "paused", "killed", "live")) in (
+        [("global", False, False, False)], [],
+    )  # fmt: skip
     assert not is_live(campaign)
 
 
