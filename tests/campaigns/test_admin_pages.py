@@ -44,7 +44,9 @@ def test_dead_letter_retry_from_the_admin(admin_client, settings):
     Dispatcher(worker_id="t").drain()
     action.refresh_from_db()
     assert action.status == "dead_letter"
-    admin_client.post(reverse("admin:campaigns_action_changelist"), {"action": "retry", "_selected_action": [action.pk]})
+    admin_client.post(
+        reverse("admin:campaigns_action_changelist"), {"action": "retry", "_selected_action": [action.pk]}
+    )
     action.refresh_from_db()
     assert action.status == "pending"
     assert action.logs.last().actor_label == "root"
