@@ -28,6 +28,7 @@ from .adapters.base import (
 )
 from .adapters.registry import get_adapter
 from .models import SocialAccount
+from .ratebudget import budget_exhausted, budget_record
 
 TS = SocialAccount.TokenStatus
 
@@ -177,7 +178,7 @@ def publish_as_account(adapter: Any, request: PublishRequest, *, account: Social
     becomes a RetryAfterError: the post waits, the account is retried by the refresher.
     """
     try:
-        return adapter.publish(request)
+        return _call_and_record(adapter, request, account)
     except AuthError as exc:
         first = exc
     refreshed = account_refresh(
@@ -189,7 +190,24 @@ def publish_as_account(adapter: Any, request: PublishRequest, *, account: Social
     if refreshed.token_status == TS.REFRESH_FAILED:
         raise RetryAfterError(f"{first} (token refresh failed for now: {refreshed.token_error})", retry_after=60)
     try:
-        return adapter.publish(dataclasses.replace(request, credentials=refreshed.credentials()))
+        return _call_and_record(adapter, dataclasses.replace(request, credentials=refreshed.credentials()), account)
     except AuthError as exc:
         account_revoke(account=refreshed, actor=actor, error=f"401 again after a refresh: {exc}")
         raise
+
+
+def _call_and_record(adapter: Any, request: PublishRequest, account: SocialAccount) -> PublishResult:
+    """One publish call; whatever the platform said about the rate budget is stored, success or not."""
+    try:
+        result = adapter.publish(request)
+    except RetryAfterError as exc:
+        if exc.status == 429:
+            exc.retry_after = budget_exhausted(account, retry_after=exc.retry_after, rate_limit=exc.rate_limit)
+        else:
+            budget_record(account, exc.rate_limit)
+        raise
+    except AdapterError as exc:
+        budget_record(account, exc.rate_limit)
+        raise
+    budget_record(account, result.rate_limit)
+    return result

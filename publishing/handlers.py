@@ -28,6 +28,7 @@ from .adapters.proof import proof_publish
 from .adapters.registry import get_adapter
 from .gate import publish_refusal
 from .models import PublishTarget
+from .ratebudget import budget_wait
 from .services import (
     target_begin,
     target_confirm_absent,
@@ -103,6 +104,9 @@ def post_social(action: Action) -> Outcome:
                 credentials = account_credentials(account=target.account, actor=actor)
             except AccountUnavailable as exc:
                 return Outcome.release(str(exc), after=exc.retry_after or ACCOUNT_UNAVAILABLE_WAIT)
+            spent = budget_wait(target.account)
+            if spent:  # the platform's budget is (nearly) spent: wait for its reset, without an attempt
+                return Outcome.release(f"rate budget spent: {spent[1]}", after=spent[0])
         target_begin(target=target, actor=actor)
     # Committed: from here on a crash leaves the target "publishing", which the next run reconciles.
     failpoint("publish.before_call")
@@ -133,6 +137,8 @@ def _publish(
             )
     except RetryAfterError as exc:
         target_retry_later(target=target, actor=actor, error=str(exc))
+        if exc.status == 429:  # a rate limit is not a failure: wait for the reset without spending an attempt
+            return Outcome.release(str(exc), after=exc.retry_after)
         return Outcome.retry(str(exc), after=exc.retry_after)
     except OutcomeUnknownError as exc:
         target_needs_reconcile(target=target, actor=actor, error=str(exc))

@@ -205,3 +205,20 @@ class PublishTarget(models.Model):
     @property
     def platform(self) -> str:
         return self.account.platform
+
+
+class RateBudget(models.Model):
+    """What a platform last said about a budget: ``account:<pk>`` or ``app:<platform>`` (publishing/ratebudget.py).
+
+    Written from every answer's rate-limit headers (last writer wins: the freshest answer is the
+    best estimate); read before every LIVE call so a spent budget waits instead of failing.
+    """
+
+    scope = models.CharField(max_length=100, unique=True)
+    limit = models.IntegerField(null=True, blank=True)
+    remaining = models.IntegerField(null=True, blank=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.remaining}/{self.limit} until {self.reset_at}"

@@ -1,0 +1,79 @@
+"""Rate budgets learned from the platforms' answers: wait for the reset instead of failing.
+
+Scopes: ``account:<pk>`` for every platform; ``app:<platform>`` for the Meta Graph API, whose
+usage headers (X-App-Usage, X-Business-Use-Case-Usage) measure the whole app. A budget counts as
+spent when nothing is left, or when less than RATE_BUDGET_RESERVE_FRACTION of its window is
+left: calls stop pre-emptively, because concurrent workers would overshoot the last few.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .adapters.base import RateLimit
+from .models import RateBudget, SocialAccount
+
+APP_WIDE_PLATFORMS = frozenset({"facebook", "instagram"})
+# A 429 without a reset time: hold the account this long.
+DEFAULT_HOLD_SECONDS = 60.0
+
+
+def budget_scopes(account: SocialAccount) -> list[str]:
+    scopes = [f"account:{account.pk}"]
+    if account.platform in APP_WIDE_PLATFORMS:
+        scopes.append(f"app:{account.platform}")
+    return scopes
+
+
+def _reserve(limit: int | None) -> int:
+    return math.floor(limit * settings.RATE_BUDGET_RESERVE_FRACTION) if limit else 0
+
+
+def budget_wait(account: SocialAccount, *, now: datetime | None = None) -> tuple[float, str] | None:
+    """(seconds until the reset, which budget) when a budget of the account is spent, else None. One query."""
+    now = now or timezone.now()
+    worst: tuple[float, str] | None = None
+    for budget in RateBudget.objects.filter(scope__in=budget_scopes(account), reset_at__gt=now):
+        if budget.remaining is not None and budget.remaining <= _reserve(budget.limit):
+            wait = (budget.reset_at - now).total_seconds()
+            if worst is None or wait > worst[0]:
+                worst = (
+                    wait,
+                    f"{budget.scope}: {budget.remaining} of {budget.limit or '?'} left until {budget.reset_at:%H:%M:%S}Z",
+                )
+    return worst
+
+
+def budget_record(account: SocialAccount, rate_limit: RateLimit | None) -> None:
+    """Store what the platform said (one upsert per scope); nothing said, nothing stored."""
+    if rate_limit is None:
+        return
+    now = timezone.now()
+    rows = [
+        RateBudget(
+            scope=scope,
+            limit=rate_limit.limit,
+            remaining=rate_limit.remaining,
+            reset_at=rate_limit.reset_at,
+            updated_at=now,
+        )
+        for scope in budget_scopes(account)
+    ]
+    RateBudget.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["scope"],
+        update_fields=["limit", "remaining", "reset_at", "updated_at"],
+    )
+
+
+def budget_exhausted(account: SocialAccount, *, retry_after: float | None, rate_limit: RateLimit | None) -> float:
+    """A 429: the account's budget is spent until the platform's reset. Returns the seconds to wait."""
+    wait = retry_after if retry_after is not None else DEFAULT_HOLD_SECONDS
+    reset_at = timezone.now() + timedelta(seconds=wait)
+    budget_record(account, RateLimit(remaining=0, reset_at=reset_at, limit=rate_limit.limit if rate_limit else None))
+    return wait
