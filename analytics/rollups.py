@@ -78,6 +78,7 @@ DAY = "(e.occurred_at AT TIME ZONE 'UTC')::date"
 def aggregate_select(*, events: str, spend_where: str) -> str:
     """The SELECT of the daily rows: ``events`` is a FROM clause binding alias ``e`` (a range or a join)."""
     event_cols = COUNTERS[:-1]
+    # Built from this module's constants only; values always travel as parameters.
     return f"""
     WITH ev AS (
         SELECT e.campaign_id, {DAY} AS day,
@@ -97,7 +98,7 @@ def aggregate_select(*, events: str, spend_where: str) -> str:
            coalesce(ev.channel, sp.channel) AS channel,
            {", ".join(f"coalesce(ev.{c}, 0) AS {c}" for c in event_cols)},
            coalesce(sp.spend, 0) AS spend
-    FROM ev FULL JOIN sp USING (campaign_id, day, channel)"""
+    FROM ev FULL JOIN sp USING (campaign_id, day, channel)"""  # noqa: S608
 
 
 def upsert_sql(*, events: str, spend_where: str, existing: str) -> str:
@@ -120,7 +121,7 @@ def upsert_sql(*, events: str, spend_where: str, existing: str) -> str:
                                               AND agg.channel = m.channel)
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)"""
+    SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)"""  # noqa: S608
 
 
 # A day range: every campaign's events in [start, end).

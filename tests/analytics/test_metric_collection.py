@@ -25,7 +25,7 @@ def fake_adapter(monkeypatch, settings):
     monkeypatch.setitem(registry.ADAPTER_CLASSES, "mastodon", "tests.analytics.fakes.FakeMetricsAdapter")
     FakeMetricsAdapter.calls, FakeMetricsAdapter.answer, FakeMetricsAdapter.error = [], {}, None
     settings.PUBLISHING_MODE = "live"
-    ControlFlag.objects.create(scope="global", live=True)
+    ControlFlag.objects.update_or_create(scope="global", defaults={"live": True})
     return FakeMetricsAdapter
 
 
