@@ -181,6 +181,20 @@ ACTION_TYPES = {
         "priority": 60,
         "max_attempts": 10,
     },
+    "send_email": {
+        "handler": "outreach.handlers.send_email",
+        "schema": "outreach.handlers.SEND_EMAIL_PAYLOAD",
+    },
+    "send_confirmation": {
+        "handler": "outreach.handlers.send_confirmation",
+        "schema": "outreach.handlers.SEND_CONFIRMATION_PAYLOAD",
+        "priority": 80,  # someone is waiting for it
+    },
+    "process_esp_event": {
+        "handler": "outreach.handlers.process_esp_event",
+        "schema": "outreach.handlers.PROCESS_ESP_EVENT_PAYLOAD",
+        "priority": 70,  # bounces and unsubscribes must land before the next sends
+    },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
 # /health/ answers 503 when work is due and the dispatcher has not beaten for this long.
@@ -191,7 +205,7 @@ DISPATCH_BATCH_SIZE = int(env_float("DISPATCH_BATCH_SIZE", 25))
 # each called as producer(campaign=, now=, parent=, force_proof=) -> number of actions enqueued).
 TICK_INTERVAL_SECONDS = int(env_float("TICK_INTERVAL_SECONDS", 60))
 TICK_LEASE_SECONDS = int(env_float("TICK_LEASE_SECONDS", 90))
-TICK_PRODUCERS = ["publishing.producers.due_targets"]
+TICK_PRODUCERS = ["publishing.producers.due_targets", "outreach.producers.due_steps"]
 
 # --- django-q2: the trigger, not the source of truth (DESIGN.md) ---
 Q_CLUSTER = {
@@ -218,3 +232,24 @@ LOGGING = {
 
 # django-q2 schedules declared in code (config/schedules.py), applied by manage.py sync_schedules.
 SCHEDULES = schedules.SCHEDULES
+
+# --- Outreach (email sequences, capture, ESP webhooks) ---
+# Absolute https base of public links in emails (unsubscribe, double opt-in confirmation).
+OUTREACH_PUBLIC_BASE_URL = os.environ.get("OUTREACH_PUBLIC_BASE_URL", "https://localhost")
+# mailto: target of List-Unsubscribe; empty = unsubscribe@<the sending mailbox's domain>.
+OUTREACH_UNSUBSCRIBE_MAILTO = os.environ.get("OUTREACH_UNSUBSCRIBE_MAILTO", "")
+OUTREACH_REPLY_CLASSIFIER = os.environ.get("OUTREACH_REPLY_CLASSIFIER", "outreach.replies.classify_rules")
+# django-anymail webhooks (/anymail/<esp>/tracking/ and /inbound/): basic auth for all ESPs
+# ("user:pass", put the credentials in the webhook URL) plus each ESP's signature key where it has one.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        "RESEND_SIGNING_SECRET": os.environ.get("RESEND_SIGNING_SECRET", ""),
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": os.environ.get("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", ""),
+        "POSTAL_WEBHOOK_KEY": os.environ.get("POSTAL_WEBHOOK_KEY", ""),
+        "MAILERSEND_WEBHOOK_SIGNING_SECRET": os.environ.get("MAILERSEND_WEBHOOK_SIGNING_SECRET", ""),
+    }.items()
+    if value
+}

@@ -8,7 +8,11 @@ admin.site.site_title = "Campaign automation"
 admin.site.index_title = "Campaigns, review queue and action queue"
 
 urlpatterns = [
+    # Before the admin: its catch-all would otherwise answer these.
+    path("admin/connect/", include("publishing.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("", include("analytics.urls")),
+    path("anymail/", include("anymail.urls")),
+    path("", include("outreach.urls")),
 ]

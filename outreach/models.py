@@ -371,11 +371,14 @@ class SendAttempt(models.Model):
         S.FAILED: set(),
     }
 
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    idempotency_key = models.CharField(max_length=255, unique=True, help_text="<action key>:<attempt number>")
+    action_key = models.CharField(
+        max_length=255, blank=True, default="", db_index=True, help_text="The send action's key."
+    )
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     step = models.ForeignKey(SequenceStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts",
                                 db_index=False)  # fmt: skip
     channel = models.CharField(max_length=20, default="email")
     to_email = models.EmailField(blank=True)

@@ -14,3 +14,53 @@ def _clear_cache():
 @pytest.fixture
 def campaign(running_campaign):
     return running_campaign
+
+
+@pytest.fixture(autouse=True)
+def email_adapter(monkeypatch):
+    """The real publishing.adapters.email when it exists, else the stand-in with the same interface."""
+    import importlib
+    import sys
+
+    try:
+        return importlib.import_module("publishing.adapters.email")
+    except ModuleNotFoundError:
+        from tests.outreach import fake_email_adapter
+
+        monkeypatch.setitem(sys.modules, "publishing.adapters.email", fake_email_adapter)
+        return fake_email_adapter
+
+
+@pytest.fixture
+def live(settings, running_campaign):
+    """LIVE needs three yeses: deployment, global flag, campaign mode."""
+    from campaigns.controls import control_set
+
+    settings.PUBLISHING_MODE = "live"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    control_set(action="live", actor="t")
+    control_set(action="live", actor="t", campaign=running_campaign)
+    return running_campaign
+
+
+@pytest.fixture
+def outreach_setup(running_campaign):
+    """A running campaign with one mailbox, an approved template and a one-step always-open sequence."""
+    from datetime import time
+
+    from outreach.models import Mailbox, Sequence, SequenceStep
+    from outreach.sequences import template_approve, template_create, template_submit
+
+    mailbox = Mailbox.objects.create(campaign=running_campaign, from_email="sales@brand.example",
+                                     from_name="Sam", warmup_start=0, daily_cap=100, hourly_cap=50)  # fmt: skip
+    template = template_create(campaign=running_campaign, actor="t", name="intro",
+                               subject="Hi {{ first_name }}", body_text="Hello {{ first_name }} at {{ company }}.\n"
+                               "Unsubscribe: {{ unsubscribe_url }}")  # fmt: skip
+    template_submit(template=template, actor="t")
+    template_approve(template=template, actor="rita")
+    sequence = Sequence.objects.create(campaign=running_campaign, name="cold", send_days=list(range(7)),
+                                       window_start=time(0, 0), window_end=time(23, 59, 59))  # fmt: skip
+    step = SequenceStep.objects.create(sequence=sequence, position=1, template=template, wait_hours=0,
+                                       condition="always")  # fmt: skip
+    return {"campaign": running_campaign, "mailbox": mailbox, "template": template, "sequence": sequence,
+            "step": step}  # fmt: skip

@@ -1,0 +1,76 @@
+"""The email an outreach step sends: rendered template, compliance headers, our own Message-ID.
+
+Every outreach email carries ``List-Unsubscribe`` (https and mailto) and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058). They are set here, before the
+message reaches the backend, so the ESP's DKIM signature covers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.urls import reverse
+
+from .models import Lead, Mailbox
+from .sequences import Rendered, public_base_url
+from .tokens import unsubscribe_token
+
+
+def unsubscribe_url(*, lead: Lead, campaign_id: int | None) -> str:
+    token = unsubscribe_token(lead_id=lead.pk, campaign_id=campaign_id)
+    return public_base_url() + reverse("outreach:unsubscribe", args=[token])
+
+
+def compliance_headers(*, lead: Lead, campaign_id: int | None, mailbox: Mailbox, url: str) -> dict[str, str]:
+    domain = mailbox.from_email.rpartition("@")[2]
+    mailto = settings.OUTREACH_UNSUBSCRIBE_MAILTO or f"unsubscribe@{domain}"
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    return {
+        "List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject={quote('unsubscribe ' + token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def new_message_id(mailbox: Mailbox) -> str:
+    """Our Message-ID, without angle brackets (replies are matched on it)."""
+    return make_msgid(domain=mailbox.from_email.rpartition("@")[2]).strip("<>")
+
+
+def email_fields(
+    *, lead: Lead, mailbox: Mailbox, rendered: Rendered, headers: dict[str, str], message_id: str, key: str,
+    attempt_id: int, campaign_id: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The keyword arguments of publishing.adapters.email.EmailMessageSpec."""
+    all_headers = dict(headers)
+    if mailbox.reply_to:
+        all_headers["Reply-To"] = mailbox.reply_to
+    from_email = f"{mailbox.from_name} <{mailbox.from_email}>" if mailbox.from_name else mailbox.from_email
+    return {
+        "to": lead.email,
+        "from_email": from_email,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "headers": all_headers,
+        "message_id": message_id,
+        "idempotency_key": key,
+        "metadata": {"attempt_id": str(attempt_id), "lead_id": str(lead.pk), "campaign_id": str(campaign_id)},
+        "tags": ("outreach", f"campaign-{campaign_id}"),
+    }
+
+
+def proof_write(*, fields: dict[str, Any], name: str) -> tuple[str, str]:
+    """PROOF mode: write exactly what LIVE would send; returns (path, sha256)."""
+    body = json.dumps({**fields, "tags": list(fields["tags"])}, sort_keys=True, indent=2, ensure_ascii=False).encode()
+    sha = hashlib.sha256(body).hexdigest()
+    directory = Path(settings.ARTIFACTS_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}-{sha[:12]}.json"
+    path.write_bytes(body)
+    return str(path), sha
