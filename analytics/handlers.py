@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns.controls import is_live
@@ -11,6 +12,7 @@ from publishing.adapters.base import AdapterError, AuthError, Credentials, Perma
 from publishing.adapters.registry import get_adapter
 from publishing.models import PublishTarget, SocialAccount
 
+from .attribution import attribution_compute_all
 from .collection import snapshots_store
 from .rollups import rollup_incremental, rollup_range
 
@@ -99,6 +101,9 @@ def rollup_metrics(action: Action) -> Outcome:
         result = rollup_range(start=start, end=end)
     else:
         result = rollup_incremental()
+    lookback, half_life = settings.ATTRIBUTION_LOOKBACK_DAYS, settings.ATTRIBUTION_HALF_LIFE_DAYS
+    for day in result.changed_days:
+        attribution_compute_all(start=day, end=day, lookback_days=lookback, half_life_days=half_life)
     fired: list[str] = []  # feedback rules arrive with analytics/feedback.py
     return Outcome.ok(
         f"{result.written} row(s) written, {result.removed} removed over {result.days} day(s); {len(fired)} rule(s) fired",

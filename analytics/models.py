@@ -180,3 +180,69 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} on {self.day}"
+
+
+class AttributionModel(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    LAST_TOUCH = "last_touch", "Last touch"
+    LINEAR = "linear", "Linear"
+    TIME_DECAY = "time_decay", "Time decay"
+    POSITION_BASED = "position_based", "Position-based (40/20/40)"
+
+
+class Conversion(models.Model):
+    """A lead qualified or won, with its value. Recording one appends a ``conversion`` event, which
+    is what rollups (revenue) and attribution read."""
+
+    class Kind(models.TextChoices):
+        QUALIFIED = "qualified"
+        WON = "won"
+
+    lead = models.ForeignKey("outreach.Lead", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WON)
+    value = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    occurred_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    event_id = models.BigIntegerField(null=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} (lead {self.lead_id})"
+
+
+class AttributionCredit(models.Model):
+    """Credit for conversions of one day, given by one model to one campaign/channel/post target.
+
+    ``credit`` is a share of conversions (sums to the day's conversions per model), ``revenue`` the
+    same share of their value. Written only by analytics/attribution.py.
+    """
+
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    day = models.DateField(help_text="Day of the conversion (UTC).")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20)
+    target_id = models.BigIntegerField(null=True, blank=True, help_text="publishing.PublishTarget id of the touch.")
+    credit = models.FloatField()
+    revenue = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "day", "campaign", "channel", "target_id"],
+                name="attribution_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "model", "day"], name="attribution_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.day} {self.campaign_id}/{self.channel}: {self.credit:.3f}"

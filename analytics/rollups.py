@@ -147,6 +147,7 @@ class RollupResult:
     written: int  # rows inserted or changed
     removed: int
     days: int  # (campaign, day) pairs or days considered
+    changed_days: tuple[date, ...] = ()  # distinct days redone
 
 
 def _run(sql: str, params: dict) -> tuple[int, int]:
@@ -171,7 +172,8 @@ def rollup_range(*, start: date, end: date) -> RollupResult:
         _lock()
         params = {"start": midnight(start), "end": midnight(end + timedelta(1))}
         written, removed = _run(upsert_sql(**RANGE), params)
-    return RollupResult(written, removed, (end - start).days + 1)
+    days = tuple(start + timedelta(n) for n in range((end - start).days + 1))
+    return RollupResult(written, removed, len(days), days)
 
 
 def rollup_pairs(pairs: Iterable[tuple[int, date]]) -> RollupResult:
@@ -183,7 +185,7 @@ def rollup_pairs(pairs: Iterable[tuple[int, date]]) -> RollupResult:
     with transaction.atomic():
         _lock()
         written, removed = _run(upsert_sql(**PAIRS), params)
-    return RollupResult(written, removed, len(pairs))
+    return RollupResult(written, removed, len(pairs), tuple(sorted({d for _, d in pairs})))
 
 
 def dirty_pairs(since_id: int) -> tuple[set[tuple[int, date]], int]:

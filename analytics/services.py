@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns.audit import audit_record
 from campaigns.channels import Channel
+from campaigns.events import event_record
 from campaigns.models import Campaign
 
-from .models import SpendEntry
+from .models import Conversion, SpendEntry
 from .rollups import mark_dirty
 
 
@@ -56,3 +58,41 @@ def spend_delete(*, entry: SpendEntry, actor: Any) -> None:
             obj=entry, actor=actor, action="spend:deleted", note=f"{entry.amount} on {entry.channel} {entry.day}"
         )
         entry.delete()
+
+
+def conversion_record(
+    *,
+    lead: Any,
+    value: Decimal,
+    actor: Any,
+    kind: str = "won",
+    occurred_at: datetime | None = None,
+    campaign: Campaign | None = None,
+    note: str = "",
+) -> Conversion:
+    """Record a conversion (admin or API) and append its ``conversion`` event, once.
+
+    The lead's own status is outreach's to change; this only records the value for rollups and
+    attribution. ValidationError names the field.
+    """
+    if kind not in Conversion.Kind.values:
+        raise ValidationError({"kind": f"must be one of {', '.join(Conversion.Kind.values)}"})
+    if value is None or Decimal(value) < 0:
+        raise ValidationError({"value": "must be ≥ 0"})
+    occurred_at = occurred_at or timezone.now()
+    if occurred_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"occurred_at": "cannot be in the future"})
+    campaign_id = campaign.pk if campaign is not None else lead.campaign_id
+    with transaction.atomic():
+        conversion = Conversion.objects.create(
+            lead=lead, campaign_id=campaign_id, kind=kind, value=value, occurred_at=occurred_at, note=note,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )  # fmt: skip
+        event, _ = event_record(
+            kind="conversion", campaign=campaign_id, lead_id=lead.pk, value=Decimal(value), occurred_at=occurred_at,
+            source="analytics:conversion", dedupe_key=f"conversion:{conversion.pk}", data={"kind": kind},
+        )  # fmt: skip
+        Conversion.objects.filter(pk=conversion.pk).update(event_id=event.pk)
+        conversion.event_id = event.pk
+        audit_record(obj=conversion, actor=actor, action="conversion:recorded", note=f"{kind} {value}")
+    return conversion

@@ -141,6 +141,9 @@ PUBLISH_CONCURRENCY_PER_ACCOUNT = int(env_float("PUBLISH_CONCURRENCY_PER_ACCOUNT
 # --- Analytics ---
 # Public base of tracked links (/c/<code>) written into posts and emails.
 TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhost:8000")
+# Attribution: touches up to this many days before a conversion count; time decay halves per half-life.
+ATTRIBUTION_LOOKBACK_DAYS = int(env_float("ATTRIBUTION_LOOKBACK_DAYS", 30))
+ATTRIBUTION_HALF_LIFE_DAYS = env_float("ATTRIBUTION_HALF_LIFE_DAYS", 7.0)
 
 # An outcome-unknown post missing from the platform's recent posts counts as absent only after this
 # long: platforms list a new post with a delay.
