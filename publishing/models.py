@@ -196,7 +196,9 @@ class PublishTarget(models.Model):
         ordering = ["post", "id"]
         constraints = [models.UniqueConstraint(fields=["post", "account"], name="target_unique_account")]
         indexes = [
-            models.Index(fields=["status"], name="target_open", condition=~Q(status__in=["published", "cancelled"]))
+            models.Index(fields=["status"], name="target_open", condition=~Q(status__in=["published", "cancelled"])),
+            # The tick's due selection reads only this partial index.
+            models.Index(fields=["due_at"], name="target_due", condition=Q(status="scheduled")),
         ]
 
     def __str__(self) -> str:
