@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from . import schedules
 from .env import env_bool, env_choice, env_db, env_float, env_list, field_encryption_keys, secret_key
 
@@ -256,3 +258,39 @@ ANYMAIL = {
     }.items()
     if value
 }
+
+# --- Email sending (publishing/adapters/email.py): SMTP or an ESP through django-anymail ---
+EMAIL_PROVIDER = env_choice(
+    "EMAIL_PROVIDER", "smtp", ("smtp", "console", "sendgrid", "mailgun", "postmark", "resend", "amazon_ses")
+)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+    "postmark": "anymail.backends.postmark.EmailBackend",
+    "resend": "anymail.backends.resend.EmailBackend",
+    "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",  # needs boto3, not pinned here
+}[EMAIL_PROVIDER]
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_float("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 30)  # an SMTP call without a timeout can hang a worker forever
+# Domain of the Message-IDs we generate; empty = the From address's domain.
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "")
+# Header carrying our idempotency key where the provider reads one (Resend over SMTP: Resend-Idempotency-Key).
+EMAIL_IDEMPOTENCY_HEADER = os.environ.get("EMAIL_IDEMPOTENCY_HEADER", "")
+_ESP_KEYS = {
+    "sendgrid": ["SENDGRID_API_KEY"],
+    "mailgun": ["MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN"],
+    "postmark": ["POSTMARK_SERVER_TOKEN"],
+    "resend": ["RESEND_API_KEY"],
+}
+for _name in _ESP_KEYS.get(EMAIL_PROVIDER, []):
+    if os.environ.get(_name):
+        ANYMAIL[_name] = os.environ[_name]
+    elif PRODUCTION:
+        raise ImproperlyConfigured(f"{_name}: required when EMAIL_PROVIDER={EMAIL_PROVIDER} and DJANGO_ENV=production")
