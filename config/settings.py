@@ -263,15 +263,18 @@ ANYMAIL = {
 EMAIL_PROVIDER = env_choice(
     "EMAIL_PROVIDER", "smtp", ("smtp", "console", "sendgrid", "mailgun", "postmark", "resend", "amazon_ses")
 )
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or {
-    "smtp": "django.core.mail.backends.smtp.EmailBackend",
-    "console": "django.core.mail.backends.console.EmailBackend",
-    "sendgrid": "anymail.backends.sendgrid.EmailBackend",
-    "mailgun": "anymail.backends.mailgun.EmailBackend",
-    "postmark": "anymail.backends.postmark.EmailBackend",
-    "resend": "anymail.backends.resend.EmailBackend",
-    "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",  # needs boto3, not pinned here
-}[EMAIL_PROVIDER]
+EMAIL_BACKEND = (
+    os.environ.get("EMAIL_BACKEND")
+    or {
+        "smtp": "django.core.mail.backends.smtp.EmailBackend",
+        "console": "django.core.mail.backends.console.EmailBackend",
+        "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+        "mailgun": "anymail.backends.mailgun.EmailBackend",
+        "postmark": "anymail.backends.postmark.EmailBackend",
+        "resend": "anymail.backends.resend.EmailBackend",
+        "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",  # needs boto3, not pinned here
+    }[EMAIL_PROVIDER]
+)
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env_float("EMAIL_PORT", 25))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
