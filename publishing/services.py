@@ -24,10 +24,14 @@ T = PublishTarget.Status
 EDITABLE_FIELDS = {"title", "body", "media_urls", "link_url", "scheduled_at"}
 
 
-def publish_action_key(target: PublishTarget) -> str:
+def publish_key(target_id: int, approval_seq: int, generation: int) -> str:
     """One action per target, per approval and per re-arming (after a failure or a reconciliation)."""
-    key = f"post_social:{target.pk}:a{target.post.approval_seq}"
-    return f"{key}:g{target.generation}" if target.generation else key
+    key = f"post_social:{target_id}:a{approval_seq}"
+    return f"{key}:g{generation}" if generation else key
+
+
+def publish_action_key(target: PublishTarget) -> str:
+    return publish_key(target.pk, target.post.approval_seq, target.generation)
 
 
 def reconcile_action_key(target: PublishTarget) -> str:
@@ -172,12 +176,22 @@ def target_enqueue(
     *, target: PublishTarget, parent: Action | None = None, force_proof: bool = False
 ) -> tuple[Action, bool]:
     """The target's publish action for its post's current approval (get-or-create on the key)."""
-    payload: dict[str, Any] = {"target_id": target.pk}
+    return publish_enqueue(
+        target_id=target.pk, approval_seq=target.post.approval_seq, generation=target.generation,
+        campaign_id=target.post.campaign_id, parent=parent, force_proof=force_proof,
+    )  # fmt: skip
+
+
+def publish_enqueue(
+    *, target_id: int, approval_seq: int, generation: int, campaign_id: int, parent: Action | None = None,
+    force_proof: bool = False,
+) -> tuple[Action, bool]:  # fmt: skip
+    payload: dict[str, Any] = {"target_id": target_id}
     if force_proof:
         payload["force_proof"] = True
     return action_enqueue(
-        key=publish_action_key(target), action_type="post_social", payload=payload,
-        campaign_id=target.post.campaign_id, parent=parent,
+        key=publish_key(target_id, approval_seq, generation), action_type="post_social", payload=payload,
+        campaign_id=campaign_id, parent=parent,
     )  # fmt: skip
 
 
