@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.utils import timezone
 
 from campaigns.controls import is_live
-from campaigns.models import Action
+from campaigns.models import Action, Campaign
 from campaigns.outcomes import Outcome
 from publishing.adapters.base import AdapterError, AuthError, Credentials, PermanentError, RetryAfterError
 from publishing.adapters.registry import get_adapter
@@ -14,7 +15,10 @@ from publishing.models import PublishTarget, SocialAccount
 
 from .attribution import attribution_compute_all
 from .collection import snapshots_store
+from .feedback import rules_evaluate
+from .models import WeeklySummary
 from .rollups import rollup_incremental, rollup_range
+from .summary import summary_text
 
 FETCH_METRICS_PAYLOAD = {
     "type": "object",
@@ -104,8 +108,43 @@ def rollup_metrics(action: Action) -> Outcome:
     lookback, half_life = settings.ATTRIBUTION_LOOKBACK_DAYS, settings.ATTRIBUTION_HALF_LIFE_DAYS
     for day in result.changed_days:
         attribution_compute_all(start=day, end=day, lookback_days=lookback, half_life_days=half_life)
-    fired: list[str] = []  # feedback rules arrive with analytics/feedback.py
+    fired = rules_evaluate(actor=f"action:{action.pk}")
     return Outcome.ok(
         f"{result.written} row(s) written, {result.removed} removed over {result.days} day(s); {len(fired)} rule(s) fired",
         result={"written": result.written, "removed": result.removed, "days": result.days, "rules_fired": fired},
     )
+
+
+WEEKLY_SUMMARY_PAYLOAD = {
+    "type": "object",
+    "properties": {
+        "campaign_id": {"type": "integer", "minimum": 1},
+        "week": {"type": "string", "pattern": r"^\d{4}-W\d{2}$"},
+    },
+    "required": ["campaign_id", "week"],
+    "additionalProperties": False,
+}
+
+
+def weekly_summary(action: Action) -> Outcome:
+    """Email the campaign's week to its owner. The attempt row is written before the send: a run
+    that finds it ``sending`` does not send again (the mail may have left)."""
+    campaign = Campaign.objects.select_related("owner").filter(pk=action.payload["campaign_id"]).first()
+    if campaign is None:
+        return Outcome.permanent(f"campaign {action.payload['campaign_id']} does not exist")
+    week = action.payload["week"]
+    try:
+        body = summary_text(campaign, week=week)
+    except ValueError as exc:
+        return Outcome.permanent(str(exc))
+    email = campaign.owner.email if campaign.owner is not None else ""
+    if not email:
+        return Outcome.skipped(f"campaign {campaign.pk} has no owner with an email address")
+    row, created = WeeklySummary.objects.get_or_create(
+        campaign=campaign, week=week, defaults={"recipient": email, "body": body}
+    )
+    if not created:
+        return Outcome.skipped(f"summary {week} already {row.status} to {row.recipient}")
+    send_mail(f"[{campaign.name}] weekly summary {week}", body, settings.DEFAULT_FROM_EMAIL, [email])
+    WeeklySummary.objects.filter(pk=row.pk).update(status=WeeklySummary.Status.SENT, sent_at=timezone.now())
+    return Outcome.ok(f"summary {week} sent to {email}")

@@ -246,3 +246,89 @@ class AttributionCredit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.day} {self.campaign_id}/{self.channel}: {self.credit:.3f}"
+
+
+class FeedbackRule(models.Model):
+    """A per-campaign rule evaluated after each rollup (analytics/feedback.py).
+
+    A rule fires once when its condition becomes true and re-arms when it is false again. Pausing
+    and completing go through the campaign services (audit row on the campaign); every firing also
+    writes an ``Alert`` and an audit row on the rule.
+    """
+
+    class Kind(models.TextChoices):
+        BOUNCE_RATE_ABOVE = "bounce_rate_above", "Bounce rate above threshold"
+        COMPLAINT_RATE_ABOVE = "complaint_rate_above", "Complaint rate above threshold"
+        REPLY_RATE_BELOW = "reply_rate_below", "Reply rate below threshold"
+        TARGET_CLIENTS_REACHED = "target_clients_reached", "Target clients reached"
+
+    class Act(models.TextChoices):
+        ALERT = "alert", "Alert the owner"
+        PAUSE = "pause", "Pause the campaign and alert"
+        COMPLETE = "complete", "Complete the campaign and alert"
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    threshold = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True,
+        help_text="A rate between 0 and 1 (0.05 = 5 %); for target clients, a number of clients "
+        "(empty = the campaign's target_clients).",
+    )  # fmt: skip
+    min_sends = models.PositiveIntegerField(default=50, help_text="Rates are judged only after this many sends.")
+    window_days = models.PositiveIntegerField(default=7, help_text="Rates over the last N days of rollups.")
+    action = models.CharField(max_length=10, choices=Act.choices)
+    enabled = models.BooleanField(default=True)
+    fired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_value = models.FloatField(null=True, blank=True, editable=False)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "kind"], name="feedbackrule_unique_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.get_action_display()} ({self.campaign_id})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        rate = self.kind != self.Kind.TARGET_CLIENTS_REACHED
+        if rate and (self.threshold is None or not 0 <= self.threshold <= 1):
+            raise ValidationError({"threshold": "a rate rule needs a threshold between 0 and 1"})
+        if not rate and self.threshold is not None and self.threshold < 1:
+            raise ValidationError({"threshold": "a number of clients ≥ 1, or empty for the campaign's target"})
+
+
+class Alert(models.Model):
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(FeedbackRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    message = models.TextField()
+    emailed_to = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class WeeklySummary(models.Model):
+    """The attempt row of one weekly summary email: written before the send, so a crash never sends twice."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending"
+        SENT = "sent"
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    week = models.CharField(max_length=10, help_text="ISO week, e.g. 2026-W48")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    recipient = models.EmailField()
+    body = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "weekly summaries"
+        constraints = [models.UniqueConstraint(fields=["campaign", "week"], name="weeklysummary_unique_week")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.week}: {self.status}"

@@ -27,3 +27,26 @@ def enqueue_rollup() -> str:
         payload={"start": (today - timedelta(days=1)).isoformat(), "end": today.isoformat()},
     )
     return "rollup_metrics enqueued"
+
+
+def enqueue_weekly_summaries() -> str:
+    """Weekly: one ``weekly_summary`` action per active campaign with an owner, for the week just ended."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.actions import action_enqueue
+    from campaigns.models import Campaign
+
+    from .summary import iso_week
+
+    week = iso_week(timezone.now().date() - timedelta(days=7))
+    campaigns = Campaign.objects.filter(
+        status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED, Campaign.Status.COMPLETED], owner__isnull=False
+    ).exclude(owner__email="")
+    n = 0
+    for campaign in campaigns.only("pk"):
+        action_enqueue(key=f"weekly_summary:{campaign.pk}:{week}", action_type="weekly_summary",
+                       payload={"campaign_id": campaign.pk, "week": week}, campaign=campaign)  # fmt: skip
+        n += 1
+    return f"{n} weekly summary action(s) for {week}"

@@ -32,4 +32,10 @@ SCHEDULES = [
         "minutes": 15,  # incremental; once a day it also redoes yesterday and today in full
         "repeats": -1,
     },
+    {
+        "name": "auto:weekly-summary",
+        "func": "analytics.tasks.enqueue_weekly_summaries",
+        "schedule_type": "W",  # weekly; each campaign's summary of the last ISO week, once (keyed by week)
+        "repeats": -1,
+    },
 ]

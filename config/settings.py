@@ -180,6 +180,12 @@ ACTION_TYPES = {
         "schema": "analytics.handlers.ROLLUP_PAYLOAD",
         "priority": 160,
     },
+    "weekly_summary": {
+        "handler": "analytics.handlers.weekly_summary",
+        "schema": "analytics.handlers.WEEKLY_SUMMARY_PAYLOAD",
+        "priority": 170,
+        "max_attempts": 3,
+    },
     "reconcile_publish": {
         "handler": "publishing.handlers.reconcile_publish",
         "schema": "publishing.handlers.RECONCILE_PAYLOAD",
