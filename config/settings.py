@@ -238,7 +238,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO" if not DEBUG else "DEBUG"},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-q2 logs every enqueued task at INFO: one line per dispatcher wake-up is noise.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "django-q": {"level": "WARNING"}},
 }
 
 # django-q2 schedules declared in code (config/schedules.py), applied by manage.py sync_schedules.
