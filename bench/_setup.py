@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/campaign_automation")
 
 
-def setup(db_name: str = "campaign_automation_bench") -> None:
-    """Point Django at ``db_name`` on the same server as DATABASE_URL, create and migrate it."""
+def setup(db_name: str = "") -> None:
+    """Point Django at ``db_name`` on the same server as DATABASE_URL, create and migrate it.
+
+    The default is one database per benchmark script, so two benchmarks never truncate each other's data.
+    """
+    db_name = db_name or f"campaign_automation_bench_{Path(sys.argv[0]).stem}"
     if not BASE_URL.startswith("postgres"):
         sys.exit("benchmarks need PostgreSQL: set DATABASE_URL=postgres://...")
     url = BASE_URL.rsplit("/", 1)[0] + "/" + db_name
