@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from campaigns.models import AuditEntry
+from outreach.models import Lead
+from outreach.services import suppression_add
+
+pytestmark = pytest.mark.django_db
+
+CSV = """E-mail,Full name,Company,Phone,Tags,TZ
+ada@example.com,Ada Lovelace,Engines,+44 20 7946 0000,vip;uk,Europe/London
+grace@example.org,Grace Hopper,Compilers,,,
+ADA@example.com,Ada again,Engines,,,
+not-an-email,Nobody,,,,
+,No identity,Acme,,,
+bob@example.net,Bob,Acme,12,,
+carol@example.net,Carol,Acme,,,Mars/Olympus
+"""
+
+
+def _run(path, *args):
+    out, err = StringIO(), StringIO()
+    call_command("import_leads", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_import_reports_each_row_and_reimport_changes_nothing(tmp_path, running_campaign):
+    path = tmp_path / "leads.csv"
+    path.write_text(CSV)
+    out, err = _run(path, "--campaign", str(running_campaign.pk))
+    assert "7 rows: 2 created, 0 updated, 1 duplicate, 4 invalid" in out
+    assert "line 5: email: 'not-an-email' is not an email address" in out
+    assert "line 6: email: a lead needs an email" in out
+    assert "line 7: phone:" in out
+    assert "line 8: timezone: 'Mars/Olympus'" in out
+    assert "rows" in err  # progress on stderr
+    ada = Lead.objects.get(email="ada@example.com")
+    assert (ada.name, ada.phone, ada.tags, ada.timezone, ada.campaign_id, ada.source_channel) == (
+        "Ada Lovelace",
+        "+442079460000",
+        ["uk", "vip"],
+        "Europe/London",
+        running_campaign.pk,
+        "csv",
+    )
+    snapshot = list(Lead.objects.order_by("pk").values())
+    out, _ = _run(path, "--campaign", str(running_campaign.pk))
+    assert "0 created, 0 updated, 3 duplicate, 4 invalid" in out
+    assert list(Lead.objects.order_by("pk").values()) == snapshot
+    assert AuditEntry.objects.filter(action="leads:import").count() == 2
+
+
+def test_changed_values_update_the_existing_lead(tmp_path, running_campaign):
+    path = tmp_path / "a.csv"
+    path.write_text("email,company\nada@example.com,Engines\n")
+    _run(path, "--campaign", str(running_campaign.pk))
+    path.write_text("email,company\nada@example.com,Difference Engines\n")
+    out, _ = _run(path, "--campaign", str(running_campaign.pk))
+    assert "0 created, 1 updated" in out
+    assert Lead.objects.get().company == "Difference Engines"
+
+
+def test_column_mapping_and_bad_mapping(tmp_path, running_campaign):
+    path = tmp_path / "m.csv"
+    path.write_text("Work address,Who\nada@example.com,Ada\n")
+    with pytest.raises(CommandError, match="no column maps to email"):
+        _run(path, "--campaign", str(running_campaign.pk))
+    with pytest.raises(CommandError, match="mapping.Who"):
+        _run(path, "--campaign", str(running_campaign.pk), "--map", "Work address=email", "--map", "Who=nickname")
+    assert not Lead.objects.exists()
+    _run(path, "--campaign", str(running_campaign.pk), "--map", "Work address=email", "--map", "Who=name")
+    assert Lead.objects.get().name == "Ada"
+
+
+def test_suppressed_people_are_not_imported(tmp_path, running_campaign):
+    suppression_add(kind="domain", value="blocked.example", reason="dnc_import", actor="t")
+    path = tmp_path / "s.csv"
+    path.write_text("email\nx@blocked.example\nok@example.com\n")
+    out, _ = _run(path, "--campaign", str(running_campaign.pk))
+    assert "line 2: suppressed (domain: dnc_import)" in out
+    assert list(Lead.objects.values_list("email", flat=True)) == ["ok@example.com"]
+
+
+def test_bad_file_or_campaign_is_a_clear_error_and_writes_nothing(tmp_path, running_campaign):
+    path = tmp_path / "x.csv"
+    path.write_text("email\na@example.com\n")
+    with pytest.raises(CommandError, match="--campaign: no campaign"):
+        _run(path, "--campaign", "999999")
+    with pytest.raises(CommandError, match="does not exist"):
+        _run(tmp_path / "nope.csv", "--campaign", str(running_campaign.pk))
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"email\nok@example.com\n\xff\xfe\x00bad\n")
+    with pytest.raises(CommandError, match="line 3 is not utf-8"):
+        _run(binary, "--campaign", str(running_campaign.pk))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(CommandError, match="empty"):
+        _run(empty, "--campaign", str(running_campaign.pk))
+    assert not Lead.objects.exists()
