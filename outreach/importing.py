@@ -161,7 +161,7 @@ def leads_import(
     batch: list[tuple[int, dict[str, Any]]] = []
     line = 1
     try:
-        for line, values in enumerate(reader, start=2):  # noqa: B007 - line is used after the loop
+        for line, values in enumerate(reader, start=2):
             report.rows += 1
             if not any(v.strip() for v in values):
                 report.rows -= 1

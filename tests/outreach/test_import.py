@@ -69,7 +69,7 @@ def test_column_mapping_and_bad_mapping(tmp_path, running_campaign):
     path.write_text("Work address,Who\nada@example.com,Ada\n")
     with pytest.raises(CommandError, match="no column maps to email"):
         _run(path, "--campaign", str(running_campaign.pk))
-    with pytest.raises(CommandError, match="mapping.Who"):
+    with pytest.raises(CommandError, match=r"mapping\.Who"):
         _run(path, "--campaign", str(running_campaign.pk), "--map", "Work address=email", "--map", "Who=nickname")
     assert not Lead.objects.exists()
     _run(path, "--campaign", str(running_campaign.pk), "--map", "Work address=email", "--map", "Who=name")
