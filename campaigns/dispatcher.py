@@ -184,6 +184,15 @@ class Dispatcher:
         token, actions = self.claim()
         if not actions:
             return 0
+        finished = self.run_actions(token, actions, report)
+        self._record(token, finished)
+        report.claimed += len(actions)
+        report.batches += 1
+        report.statuses.update(fin.status for _, fin in finished)
+        return len(actions)
+
+    def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list[tuple[Action, _Finish]]:
+        """Run a claimed batch one by one. A subclass may run it concurrently (publishing.worker)."""
         started = last_check = time.monotonic()
         finished: list[tuple[Action, _Finish]] = []
         for action in actions:
@@ -198,11 +207,7 @@ class Dispatcher:
             if time.monotonic() - started > self.lease.total_seconds() / 3:
                 self._extend_lease(token)
                 started = time.monotonic()
-        self._record(token, finished)
-        report.claimed += len(actions)
-        report.batches += 1
-        report.statuses.update(fin.status for _, fin in finished)
-        return len(actions)
+        return finished
 
     def _stopped(self, report: DispatchReport) -> bool:
         if report.stopped:
