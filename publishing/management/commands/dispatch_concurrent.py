@@ -1,0 +1,39 @@
+"""The dispatcher with outbound calls on threads (publishing.worker): for workers that mostly wait on the network."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from publishing.worker import ConcurrentDispatcher
+
+EXIT_KILLED = 3  # as manage.py dispatch: a supervisor must not restart a killed worker
+
+
+class Command(BaseCommand):
+    help = "Run the dispatcher with N outbound calls in flight (and a per-account limit): once or in a loop."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true", help="Drain what is due now, then exit.")
+        parser.add_argument("--threads", type=int, default=20, help="Calls in flight in total.")
+        parser.add_argument("--per-account", type=int, default=None, help="Default: PUBLISH_CONCURRENCY_PER_ACCOUNT.")
+        parser.add_argument("--batch-size", type=int, default=None, help="Default: 4 × threads.")
+        parser.add_argument("--sleep", type=float, default=2.0, help="Seconds between polls when looping.")
+        parser.add_argument("--worker-id", default="")
+
+    def handle(self, *args, once, threads, per_account, batch_size, sleep, worker_id, **options) -> None:
+        for name, value in (("--threads", threads), ("--per-account", per_account), ("--batch-size", batch_size)):
+            if value is not None and value < 1:
+                raise CommandError(f"{name}: must be at least 1")
+        if sleep <= 0:
+            raise CommandError("--sleep: must be greater than 0")
+        with ConcurrentDispatcher(threads=threads, per_account=per_account, worker_id=worker_id,
+                                  batch_size=batch_size or 4 * threads) as dispatcher:  # fmt: skip
+            while True:
+                report = dispatcher.drain()
+                if report.claimed or once or report.killed:
+                    self.stdout.write(str(report))
+                if report.killed:
+                    raise SystemExit(EXIT_KILLED)
+                if once:
+                    return
+                time.sleep(sleep)
