@@ -5,6 +5,7 @@ Statuses move only through outreach.services (campaigns.audit.transition); the a
 
 from __future__ import annotations
 
+import datetime
 import re
 import zoneinfo
 
@@ -273,8 +274,8 @@ class Sequence(models.Model):
     name = models.CharField(max_length=200)
     send_days = models.JSONField(default=list, validators=[validate_send_days],
                                  help_text="Weekdays, 0 = Monday; e.g. [0, 1, 2, 3, 4].")  # fmt: skip
-    window_start = models.TimeField(default="09:00")
-    window_end = models.TimeField(default="17:00")
+    window_start = models.TimeField(default=datetime.time(9, 0))
+    window_end = models.TimeField(default=datetime.time(17, 0))
     timeout_days = models.PositiveIntegerField(default=60, help_text="Stop an enrollment this long after it began.")
     active = models.BooleanField(default=True)
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
+from outreach.models import CaptureForm, Lead, Mailbox, Sequence, SequenceStep, Template
+from outreach.sequences import enrollment_create, template_approve, template_create, template_submit
 from outreach.services import lead_upsert
 from publishing import services as post_services
 from publishing.models import Post, SocialAccount
@@ -66,6 +68,7 @@ class Command(BaseCommand):
             self._draft_campaign(author)
             for name, email, company in LEADS:
                 lead_upsert(actor="seed_demo", campaign=campaign, name=name, email=email, company=company)
+            self._outreach(campaign, reviewer)
         call_command("sync_schedules", stdout=self.stdout)
         if password:
             self.stdout.write(self.style.SUCCESS(f"Reviewer login: reviewer / {password}  (shown once; "
@@ -85,9 +88,11 @@ class Command(BaseCommand):
         group, _ = Group.objects.get_or_create(name="Reviewers" if is_reviewer else "Marketers")
         codenames = ["view_campaign", "change_campaign", "add_campaign", "view_post", "change_post", "add_post",
                      "view_postreview", "view_action", "view_actionlog", "view_auditentry", "view_lead",
-                     "view_socialaccount", "view_channelconfig"]  # fmt: skip
+                     "view_socialaccount", "view_channelconfig", "view_template", "change_template", "add_template",
+                     "view_sequence", "view_enrollment", "view_suppression", "view_reply", "view_sendattempt",
+                     "view_mailbox", "view_espevent"]  # fmt: skip
         if is_reviewer:
-            codenames += ["approve_post", "approve_campaign", "change_action"]
+            codenames += ["approve_post", "approve_campaign", "change_action", "approve_template"]
         group.permissions.set(Permission.objects.filter(codename__in=codenames))
         user.groups.add(group)
         return user, password
@@ -136,6 +141,34 @@ class Command(BaseCommand):
             )  # fmt: skip
             post_services.post_submit(post=post, actor=author)
             post_services.post_approve(post=post, actor=reviewer)
+
+    def _outreach(self, campaign, reviewer) -> None:
+        """A mailbox, an approved two-step sequence with the demo leads enrolled, and a capture form."""
+        Mailbox.objects.get_or_create(campaign=campaign, from_email="hello@demo-brand.example",
+                                      defaults={"from_name": "Demo Brand", "daily_cap": 40, "hourly_cap": 10})  # fmt: skip
+        texts = [
+            ("Intro", "Planning for {{ company|your team }}", "Hi {{ first_name|there }},\n\nWe built a planner for "
+             "small teams. Worth a look?\n\n{{ sender_name }}\n\nUnsubscribe: {{ unsubscribe_url }}"),
+            ("Follow-up", "Re: Planning for {{ company|your team }}", "Hi {{ first_name|there }}, any thoughts?\n\n"
+             "{{ sender_name }}\n\nUnsubscribe: {{ unsubscribe_url }}"),
+        ]  # fmt: skip
+        templates = []
+        for name, subject, body in texts:
+            template = Template.objects.filter(campaign=campaign, name=name).first()
+            if template is None:
+                template = template_create(campaign=campaign, actor="seed_demo", name=name, subject=subject,
+                                           body_text=body)  # fmt: skip
+                template_submit(template=template, actor="seed_demo")
+                template_approve(template=template, actor=reviewer)
+            templates.append(template)
+        sequence, created = Sequence.objects.get_or_create(campaign=campaign, name="Launch outreach",
+                                                           defaults={"send_days": [0, 1, 2, 3, 4]})  # fmt: skip
+        if created:
+            SequenceStep.objects.create(sequence=sequence, position=1, template=templates[0], wait_hours=0)
+            SequenceStep.objects.create(sequence=sequence, position=2, template=templates[1], wait_hours=72)
+        for lead in Lead.objects.filter(campaign=campaign, email__in=[e for _, e, _ in LEADS]):
+            enrollment_create(lead=lead, sequence=sequence, actor="seed_demo")
+        CaptureForm.objects.get_or_create(campaign=campaign, defaults={"sequence": sequence})
 
     def _draft_campaign(self, author) -> None:
         if not Campaign.objects.filter(name=DRAFT_CAMPAIGN).exists():
