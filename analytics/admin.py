@@ -7,7 +7,8 @@ from campaigns.adminkit import audit_table
 from campaigns.audit import audit_record
 
 from . import services
-from .models import Alert, Conversion, FeedbackRule, MetricSnapshot, SpendEntry, TrackedLink, WeeklySummary
+from .dashboard import dashboard_view
+from .models import Alert, Conversion, DailyMetric, FeedbackRule, MetricSnapshot, SpendEntry, TrackedLink, WeeklySummary
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -118,3 +119,23 @@ class MetricSnapshotAdmin(ReadOnlyAdmin):
 class WeeklySummaryAdmin(ReadOnlyAdmin):
     list_display = ["week", "campaign", "status", "recipient", "sent_at"]
     list_select_related = ["campaign"]
+
+
+@admin.register(DailyMetric)
+class DailyMetricAdmin(ReadOnlyAdmin):
+    """The changelist is the campaign dashboard (charts, filters, CSV); rows are the rollup's."""
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("", self.admin_site.admin_view(self.dashboard), name="{}_{}_changelist".format(*info)),
+        ]
+
+    def dashboard(self, request: HttpRequest):
+        from django.core.exceptions import PermissionDenied
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return dashboard_view(request, self)

@@ -106,6 +106,8 @@ class DailyMetric(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "campaign dashboard"
+        verbose_name_plural = "campaign dashboard"
         constraints = [models.UniqueConstraint(fields=["day", "campaign", "channel"], name="dailymetric_unique")]
         indexes = [models.Index(fields=["campaign", "day"], name="dailymetric_campaign_day")]
 

@@ -137,6 +137,7 @@ def roi_by_channel(*, campaign_id: int, start: date, end: date, model: str = "li
     spend = {
         r["channel"]: float(r["spend"] or 0)
         for r in metrics_list(campaign_id=campaign_id, start=start, end=end)
+        .order_by()
         .values("channel")
         .annotate(spend=Sum("spend"))
     }
