@@ -16,21 +16,6 @@ def campaign(running_campaign):
     return running_campaign
 
 
-@pytest.fixture(autouse=True)
-def email_adapter(monkeypatch):
-    """The real publishing.adapters.email when it exists, else the stand-in with the same interface."""
-    import importlib
-    import sys
-
-    try:
-        return importlib.import_module("publishing.adapters.email")
-    except ModuleNotFoundError:
-        from tests.outreach import fake_email_adapter
-
-        monkeypatch.setitem(sys.modules, "publishing.adapters.email", fake_email_adapter)
-        return fake_email_adapter
-
-
 @pytest.fixture
 def live(settings, running_campaign):
     """LIVE needs three yeses: deployment, global flag, campaign mode."""
