@@ -6,6 +6,13 @@ deletes those, and leaves schedules a person made in the admin alone.
 
 SCHEDULES = [
     {
+        "name": "auto:webhooks",
+        "func": "campaigns.webhooks_out.webhook_scan_enqueue",
+        "schedule_type": "I",  # each minute: new audit/action-log rows become signed webhook deliveries
+        "minutes": 1,
+        "repeats": -1,
+    },
+    {
         "name": "auto:dispatch",
         "func": "campaigns.tasks.dispatch_pass",
         "schedule_type": "I",  # minutes; actions enqueued as due also wake the dispatcher at once

@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "campaigns",
     "publishing",
@@ -106,8 +109,46 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "campaigns.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "campaigns.api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+# --- HTTP API (/api/v1/, campaigns/api/ and each app's api/ package; docs/api.md) ---
+API_THROTTLE_RATE = int(env_float("API_THROTTLE_RATE", 600))  # requests per minute per token, unless the token says
+API_IDEMPOTENCY_TTL_SECONDS = int(env_float("API_IDEMPOTENCY_TTL_SECONDS", 86400))
+API_IDEMPOTENCY_LOCK_SECONDS = int(env_float("API_IDEMPOTENCY_LOCK_SECONDS", 60))  # an in-flight key older is abandoned
+# Action types a client may enqueue itself; publishing and sending are enqueued only by approvals and ticks.
+API_ENQUEUE_ACTION_TYPES = env_list("API_ENQUEUE_ACTION_TYPES", ["noop", "fetch_metrics", "rollup_metrics"])
+# Outgoing webhooks: loopback destinations only when this is set (tests); private/link-local never.
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = int(env_float("WEBHOOK_MAX_ATTEMPTS", 8))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Campaign automation API",
+    "DESCRIPTION": "The API of the autonomy layer and integrations: see docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearerAuth": []}],
 }
 
 # --- Publishing ---
@@ -160,6 +201,19 @@ REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
 # See campaigns/registry.py for the keys.
 ACTION_TYPES = {
     "noop": {"handler": "campaigns.handlers.noop", "schema": {"type": "object"}},
+    # Outgoing webhooks (campaigns/webhooks_out.py): the scan fans audit rows out, deliveries retry with backoff.
+    "webhook_scan": {
+        "handler": "campaigns.webhooks_out.webhook_scan",
+        "schema": "campaigns.webhooks_out.SCAN_PAYLOAD",
+        "priority": 180,
+        "max_attempts": 3,
+    },
+    "deliver_webhook": {
+        "handler": "campaigns.webhooks_out.deliver_webhook",
+        "schema": "campaigns.webhooks_out.DELIVER_PAYLOAD",
+        "priority": 190,
+        "max_attempts": 8,
+    },
     "campaign_tick": {
         "handler": "campaigns.ticks.campaign_tick",
         "schema": "campaigns.ticks.TICK_PAYLOAD",

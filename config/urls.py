@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/connect/", include("publishing.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/v1/", include("config.api_urls")),
     path("", include("analytics.urls")),
     path("anymail/", include("anymail.urls")),
     path("", include("outreach.urls")),
