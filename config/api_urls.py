@@ -7,4 +7,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("campaigns.api.urls")),
+    path("", include("publishing.api.urls")),
+    path("", include("outreach.api.urls")),
+    # By string, like config/urls.py: nothing imports analytics (import-linter).
+    path("", include("analytics.api.urls")),
 ]

@@ -144,7 +144,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "ActionStatusEnum": "campaigns.models.Action.Status",
+        "PostStatusEnum": "publishing.models.Post.Status",
+        "TargetStatusEnum": "publishing.models.PublishTarget.Status",
+        "TokenStatusEnum": "publishing.models.SocialAccount.TokenStatus",
+        "LeadStatusEnum": "outreach.models.Lead.Status",
+        "ConsentEnum": "outreach.models.Lead.Consent",
+        "EnrollmentStatusEnum": "outreach.models.Enrollment.Status",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
