@@ -84,7 +84,10 @@ class DailyMetric(models.Model):
     ALL = "all"
 
     day = models.DateField()
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    # No database FK: a derived row, rebuilt at will; the per-row RI check cost more than the rollup.
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     channel = models.CharField(max_length=20)
     leads_targeted = models.IntegerField(default=0, help_text="Distinct leads with any touch that day.")
     leads_contacted = models.IntegerField(default=0, help_text="Distinct leads sent something.")
@@ -108,8 +111,8 @@ class DailyMetric(models.Model):
     class Meta:
         verbose_name = "campaign dashboard"
         verbose_name_plural = "campaign dashboard"
-        constraints = [models.UniqueConstraint(fields=["day", "campaign", "channel"], name="dailymetric_unique")]
-        indexes = [models.Index(fields=["campaign", "day"], name="dailymetric_campaign_day")]
+        # Also the index of (campaign, day range) reads.
+        constraints = [models.UniqueConstraint(fields=["campaign", "day", "channel"], name="dailymetric_unique")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.channel} on {self.day}"
@@ -230,7 +233,9 @@ class AttributionCredit(models.Model):
 
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     day = models.DateField(help_text="Day of the conversion (UTC).")
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     channel = models.CharField(max_length=20)
     target_id = models.BigIntegerField(null=True, blank=True, help_text="publishing.PublishTarget id of the touch.")
     credit = models.FloatField()

@@ -111,7 +111,7 @@ def upsert_sql(*, events: str, spend_where: str, existing: str) -> str:
     up AS (
         INSERT INTO analytics_dailymetric AS m (day, campaign_id, channel, {cols}, updated_at)
         SELECT day, campaign_id, channel, {cols}, now() FROM agg
-        ON CONFLICT (day, campaign_id, channel) DO UPDATE SET {sets}, updated_at = EXCLUDED.updated_at
+        ON CONFLICT (campaign_id, day, channel) DO UPDATE SET {sets}, updated_at = EXCLUDED.updated_at
         WHERE ({old}) IS DISTINCT FROM ({new})
         RETURNING 1
     ), gone AS (
