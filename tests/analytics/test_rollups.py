@@ -223,3 +223,21 @@ def test_user_factory_still_usable_as_spend_actor(campaign):
     user = UserFactory()
     entry = services.spend_record(campaign=campaign, channel="email", day=D1, amount=Decimal("1"), actor=user)
     assert entry.created_by == user
+
+
+def test_the_rollup_schedule_enqueues_the_incremental_run_and_the_daily_redo_once():
+    import time_machine
+
+    from analytics.tasks import enqueue_rollup
+    from campaigns.models import Action
+    from config.schedules import SCHEDULES
+
+    assert {"auto:metrics-rollup", "auto:weekly-summary"} <= {s["name"] for s in SCHEDULES}
+    with time_machine.travel(datetime(2026, 11, 20, 10, 37, tzinfo=UTC), tick=False):
+        enqueue_rollup()
+        enqueue_rollup()
+    keys = dict(Action.objects.filter(action_type="rollup_metrics").values_list("idempotency_key", "payload"))
+    assert keys == {
+        "rollup_metrics:20261120T1030": {},
+        "rollup_metrics:days:20261120": {"start": "2026-11-19", "end": "2026-11-20"},
+    }
