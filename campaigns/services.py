@@ -90,7 +90,11 @@ def campaign_approve(*, campaign: Campaign, actor: Any) -> None:
             "strategy_approved_by": actor,
             "strategy_approved_at": timezone.now(),
         },
-        data={"strategy_sha256": sha},
+        data={
+            "sha256": sha,
+            "decision": "approved",
+            "content": {"strategy": campaign.strategy, "channels": sorted(campaign.channels)},
+        },
     )
 
 
@@ -99,7 +103,16 @@ def campaign_reject(*, campaign: Campaign, actor: Any, reason: str) -> None:
         raise InvalidTransition("reason: a rejection needs a reason")
     if not getattr(actor, "has_perm", lambda p: False)("campaigns.approve_campaign"):
         raise InvalidTransition("you do not have permission to reject campaigns")
-    transition(campaign, S.REJECTED, actor=actor, note=reason)
+    transition(campaign, S.REJECTED, actor=actor, note=reason, data={"decision": "rejected"})
+
+
+def campaign_request_changes(*, campaign: Campaign, actor: Any, comment: str) -> None:
+    """Back to draft with the reviewer's comment."""
+    if not comment.strip():
+        raise InvalidTransition("comment: say what should change")
+    if not getattr(actor, "has_perm", lambda p: False)("campaigns.approve_campaign"):
+        raise InvalidTransition("you do not have permission to review campaigns")
+    transition(campaign, S.DRAFT, actor=actor, note=comment, data={"decision": "changes_requested"})
 
 
 def campaign_reopen(*, campaign: Campaign, actor: Any) -> None:

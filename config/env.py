@@ -38,7 +38,7 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, allow_zero: bool = False) -> float:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -46,7 +46,7 @@ def env_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}: {raw!r} is not a number") from None
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise ImproperlyConfigured(f"{name}: must be greater than 0, got {raw!r}")
     return value
 

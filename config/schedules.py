@@ -45,4 +45,10 @@ SCHEDULES = [
         "schedule_type": "W",  # weekly; each campaign's summary of the last ISO week, once (keyed by week)
         "repeats": -1,
     },
+    {
+        "name": "auto:review-sweep",
+        "func": "review.sweep.review_sweep_task",
+        "schedule_type": "H",  # hourly: expire stale approvals, tell reviewers what waits
+        "repeats": -1,
+    },
 ]

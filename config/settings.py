@@ -204,6 +204,10 @@ RECONCILE_MIN_AGE_SECONDS = env_float("RECONCILE_MIN_AGE_SECONDS", 120)
 # --- Review ---
 # Reviewer must differ from the author unless this is set (e.g. a one-person team).
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
+# An approval older than this no longer lets content out (0 = approvals never expire).
+REVIEW_APPROVAL_MAX_AGE_HOURS = env_float("REVIEW_APPROVAL_MAX_AGE_HOURS", 168, allow_zero=True)
+# Reviewers are emailed about items waiting longer than this.
+REVIEW_WAIT_ALERT_HOURS = env_float("REVIEW_WAIT_ALERT_HOURS", 24)
 
 # --- Action queue ---
 # Action types by dotted path, like MIDDLEWARE: the queue (campaigns) never imports the apps it runs.
@@ -249,6 +253,7 @@ ACTION_TYPES = {
         "priority": 170,
         "max_attempts": 3,
     },
+    "review_sweep": {"handler": "review.sweep.review_sweep", "schema": "review.sweep.SWEEP_PAYLOAD", "max_attempts": 3},
     "reconcile_publish": {
         "handler": "publishing.handlers.reconcile_publish",
         "schema": "publishing.handlers.RECONCILE_PAYLOAD",

@@ -6,6 +6,7 @@ from campaigns.models import Campaign
 from campaigns.services import strategy_sha256
 
 from .models import Post, PublishTarget
+from .services import approval_expired
 
 
 def publish_refusal(target: PublishTarget) -> str | None:
@@ -20,6 +21,9 @@ def publish_refusal(target: PublishTarget) -> str | None:
     current = post.compute_sha256()
     if not post.approved_sha256 or current != post.approved_sha256:
         return f"post {post.pk}: content {current[:12]} differs from the approved content {post.approved_sha256[:12] or '(none)'}"
+    expired = approval_expired(post)
+    if expired:
+        return f"post {post.pk}: the approval expired ({expired})"
     if target.status != PublishTarget.Status.SCHEDULED:
         return f"target {target.pk} is {target.status}, not scheduled"
     return None

@@ -103,9 +103,10 @@ class Post(models.Model):
     S = Status
     TRANSITIONS: dict[str, set[str]] = {
         S.DRAFT: {S.PENDING_REVIEW},
-        S.PENDING_REVIEW: {S.APPROVED, S.REJECTED},
+        # pending_review → draft: the reviewer asked for changes.
+        S.PENDING_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT},
         S.REJECTED: {S.DRAFT},
-        # approved/scheduled → pending_review: an edit voids the approval.
+        # approved/scheduled → pending_review: an edit voids the approval, or the approval expired.
         S.APPROVED: {S.SCHEDULED, S.PENDING_REVIEW},
         S.SCHEDULED: {S.PENDING_REVIEW},
     }
@@ -138,9 +139,12 @@ class Post(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def approved_content(self) -> dict:
+        """Exactly what goes out (text, media, link): what an approval is bound to."""
+        return {"body": self.body, "media_urls": list(self.media_urls), "link_url": self.link_url}
+
     def compute_sha256(self) -> str:
-        """The hash an approval is bound to: exactly what goes out (text, media, link)."""
-        return content_sha256({"body": self.body, "media_urls": list(self.media_urls), "link_url": self.link_url})
+        return content_sha256(self.approved_content())
 
     @property
     def approval_is_current(self) -> bool:

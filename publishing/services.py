@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -90,8 +90,8 @@ def post_update(*, post: Post, actor: Any, **changes: Any) -> Post:
     return post
 
 
-def _void_approval(post: Post, *, actor: Any) -> None:
-    transition(post, P.PENDING_REVIEW, actor=actor, note="content edited after approval; approval voided")
+def _void_approval(post: Post, *, actor: Any, note: str = "content edited after approval; approval voided") -> None:
+    transition(post, P.PENDING_REVIEW, actor=actor, note=note)
     for target in post.targets.filter(status=T.SCHEDULED):
         transition(target, T.PENDING, actor=actor, note="post approval voided")
 
@@ -135,11 +135,36 @@ def post_approve(*, post: Post, actor: Any) -> None:
         raise InvalidTransition(f"post {post.pk}: stored hash does not match its content; reload and review again")
     with transaction.atomic():
         transition(
-            post, P.APPROVED, actor=actor, data={"sha256": sha},
+            post, P.APPROVED, actor=actor, data={"sha256": sha, "decision": "approved", "content": post.approved_content()},
             updates={"approved_sha256": sha, "approved_by": actor, "approved_at": timezone.now(),
                      "approval_seq": post.approval_seq + 1, "rejection_reason": ""},
         )  # fmt: skip
         post_schedule(post=post, actor=actor)
+
+
+def post_request_changes(*, post: Post, actor: Any, comment: str) -> None:
+    """Send the post back to its author as a draft, with the reviewer's comment."""
+    if not comment or not comment.strip():
+        raise InvalidTransition("comment: say what should change")
+    refusal = can_approve(actor, post)
+    if refusal:
+        raise InvalidTransition(refusal.replace("approve", "review"))
+    transition(
+        post, P.DRAFT, actor=actor, note=comment, data={"decision": "changes_requested", "sha256": post.content_sha256}
+    )
+
+
+def post_expire_approval(*, post: Post, actor: Any, reason: str) -> None:
+    """An approval too old (or overtaken by its schedule) no longer counts: back to review."""
+    _void_approval(post, actor=actor, note=f"approval expired: {reason}")
+
+
+def approval_expired(post: Post) -> str | None:
+    """Why the post's approval no longer counts by age, or None (REVIEW_APPROVAL_MAX_AGE_HOURS, 0 = never)."""
+    hours = settings.REVIEW_APPROVAL_MAX_AGE_HOURS
+    if hours and post.approved_at and post.approved_at < timezone.now() - timedelta(hours=hours):
+        return f"approved {post.approved_at:%Y-%m-%d %H:%M} UTC, more than {hours:g} h ago"
+    return None
 
 
 def post_reject(*, post: Post, actor: Any, reason: str) -> None:
@@ -148,7 +173,8 @@ def post_reject(*, post: Post, actor: Any, reason: str) -> None:
     refusal = can_approve(actor, post)
     if refusal:
         raise InvalidTransition(refusal.replace("approve", "reject"))
-    transition(post, P.REJECTED, actor=actor, note=reason, updates={"rejection_reason": reason})
+    transition(post, P.REJECTED, actor=actor, note=reason, updates={"rejection_reason": reason},
+               data={"decision": "rejected", "sha256": post.content_sha256})  # fmt: skip
 
 
 def post_reopen(*, post: Post, actor: Any) -> None:
