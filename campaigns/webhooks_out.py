@@ -24,13 +24,23 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from .actions import action_enqueue
 from .audit import audit_record
-from .models import Action, ActionLog, AuditEntry, WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookSubscription
+from .models import (
+    Action,
+    ActionLog,
+    ApiToken,
+    AuditEntry,
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .outcomes import Outcome
 
 LOOKBACK = timedelta(seconds=120)  # longer than any transaction that writes audit rows
@@ -127,8 +137,10 @@ def webhook_scan(action: Action | None = None) -> Outcome:
     created = 0
     if subscriptions:
         rows: list[tuple[str, Any, str, dict[str, Any]]] = []
+        own = [ContentType.objects.get_for_model(m) for m in (WebhookSubscription, ApiToken)]
         for entry in (
             AuditEntry.objects.filter(created_at__gte=since, created_at__lte=now)
+            .exclude(content_type__in=own)  # the API's own bookkeeping is not an event of the campaign system
             .select_related("content_type")
             .order_by("created_at", "id")[:SCAN_BATCH]
         ):
@@ -213,3 +225,11 @@ def deliver_webhook(action: Action) -> Outcome:
     if final and (status_code == 410 or error):
         return Outcome.permanent(message)
     return Outcome.retry(message)
+
+
+def subscription_deactivate(*, subscription: WebhookSubscription, actor: Any) -> None:
+    """Stop deliveries (pending ones fail permanently at their next attempt). Audited."""
+    with transaction.atomic():
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
+        subscription.is_active = False
+        audit_record(obj=subscription, actor=actor, action="webhook:deactivated")

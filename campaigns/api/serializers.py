@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..channels import Channel
-from ..models import Action, ActionLog, AuditEntry, Campaign, ControlFlag
+from ..models import Action, ActionLog, AuditEntry, Campaign, ControlFlag, WebhookDelivery, WebhookSubscription
 
 
 class CampaignOutput(serializers.ModelSerializer):
@@ -103,3 +103,33 @@ class ControlInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=["pause", "resume", "kill", "unkill", "proof", "live"])
     campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class WebhookOutput(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "event_types", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookCreatedOutput(WebhookOutput):
+    secret = serializers.CharField(read_only=True, help_text="whsec_…: shown once; verify signatures with it.")
+
+    class Meta(WebhookOutput.Meta):
+        fields = [*WebhookOutput.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.URLField(max_length=500)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50,
+                                        help_text='Patterns, e.g. "publishtarget.status.*"; empty = all.')  # fmt: skip
+
+
+class DeliveryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "message_id", "event_type", "payload", "status", "attempts", "last_status_code", "last_error",
+                  "delivered_at", "created_at"]  # fmt: skip
+        read_only_fields = fields

@@ -17,4 +17,7 @@ urlpatterns = [
     path("actions/<int:pk>/cancel/", views.ActionCancelView.as_view(), name="api-action-cancel"),
     path("controls/", views.ControlView.as_view(), name="api-controls"),
     path("health/", views.HealthView.as_view(), name="api-health"),
+    path("webhooks/", views.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="api-webhook"),
+    path("webhooks/<int:pk>/deliveries/", views.WebhookDeliveryListView.as_view(), name="api-webhook-deliveries"),
 ]

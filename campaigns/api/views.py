@@ -18,9 +18,10 @@ from .. import controls, services
 from ..actions import action_cancel, action_enqueue
 from ..audit import audit_trail
 from ..health import health
-from ..models import Action, AuditEntry, Campaign, ControlFlag
+from ..models import Action, AuditEntry, Campaign, ControlFlag, WebhookDelivery, WebhookSubscription
+from ..webhooks_out import subscription_deactivate, subscription_save
 from . import serializers as s
-from .auth import NeedsHuman, api_actor, is_human
+from .auth import NeedsHuman, api_actor, is_human, token_of
 from .base import ApiView, ListView, check_if_match, etag_of, with_etag
 from .filters import ActionFilter, AuditFilter, CampaignFilter
 
@@ -236,3 +237,60 @@ class HealthView(ApiView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         return Response(json.loads(health(request._request).content))
+
+
+def _subscriptions(request: Request):
+    """A token sees its own subscriptions; a session user sees those made without a token."""
+    return WebhookSubscription.objects.filter(token=token_of(request))
+
+
+class WebhookListView(ListView):
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return _subscriptions(self.request)
+
+    @extend_schema(responses=s.WebhookOutput(many=True), operation_id="webhooks_list")
+    def get(self, request: Request) -> Response:
+        return self.list_response(s.WebhookOutput)
+
+    @extend_schema(
+        request=s.WebhookInput, responses={201: s.WebhookCreatedOutput}, operation_id="webhooks_create",
+        description="Subscribe a URL to state transitions. The answer carries the signing secret, once. "
+        "Loopback, private and link-local destinations are refused.",
+        examples=[OpenApiExample("Publications", request_only=True, value={
+            "name": "agent", "url": "https://agent.example.com/hooks", "event_types": ["publishtarget.status.*"]})],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        data = s.WebhookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = WebhookSubscription(token=token_of(request), **data.validated_data)
+        secret = subscription_save(subscription=subscription, actor=api_actor(request))
+        return Response({**s.WebhookOutput(subscription).data, "secret": secret}, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailView(ApiView):
+    @extend_schema(responses=s.WebhookOutput, operation_id="webhooks_retrieve")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.WebhookOutput(get_object_or_404(_subscriptions(request), pk=pk)).data)
+
+    @extend_schema(responses={204: None}, operation_id="webhooks_destroy", description="Stop deliveries.")
+    def delete(self, request: Request, pk: int) -> Response:
+        subscription = get_object_or_404(_subscriptions(request), pk=pk)
+        subscription_deactivate(subscription=subscription, actor=api_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveryListView(ListView):
+    ordering = ["-id"]
+    filterset_fields = ["status", "event_type"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookDelivery.objects.none()
+        subscription = get_object_or_404(_subscriptions(self.request), pk=self.kwargs["pk"])
+        return WebhookDelivery.objects.filter(subscription=subscription)
+
+    @extend_schema(responses=s.DeliveryOutput(many=True), operation_id="webhooks_deliveries_list")
+    def get(self, request: Request, pk: int) -> Response:
+        return self.list_response(s.DeliveryOutput)
