@@ -195,17 +195,25 @@ def leads_import(
 
 
 def _suppressed(rows: list[tuple[int, dict[str, Any]]]) -> dict[str, str]:
-    """identity hash → reason, for rows whose identity, email or domain is suppressed."""
+    """identity hash → reason, for rows whose identity, email or domain is suppressed (one query)."""
     K = Suppression.Kind
     ids = [r["identity_sha256"] for _, r in rows]
     emails = [r["email"] for _, r in rows if r.get("email")]
-    domains = {email_domain(e) for e in emails}
-    hits = (
-        Suppression.objects.filter(kind=K.IDENTITY, value__in=ids)
-        | Suppression.objects.filter(kind=K.EMAIL, value__in=emails)
-        | Suppression.objects.filter(kind=K.DOMAIN, value__in=domains)
-    )
-    by_value = {(k, v): reason for k, v, reason in hits.values_list("kind", "value", "reason")}
+    domains = sorted({email_domain(e) for e in emails})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            # Arrays, not IN lists: thousands of parameters cost more to send than the lookup itself.
+            cur.execute(
+                "SELECT kind, value, reason FROM outreach_suppression WHERE (kind = 'identity' AND value = ANY(%s)) "
+                "OR (kind = 'email' AND value = ANY(%s)) OR (kind = 'domain' AND value = ANY(%s))",
+                [ids, emails, domains],
+            )
+            hits = cur.fetchall()
+    else:
+        hits = (Suppression.objects.filter(kind=K.IDENTITY, value__in=ids)
+                | Suppression.objects.filter(kind=K.EMAIL, value__in=emails)
+                | Suppression.objects.filter(kind=K.DOMAIN, value__in=domains)).values_list("kind", "value", "reason")  # fmt: skip
+    by_value = {(k, v): reason for k, v, reason in hits}
     if not by_value:
         return {}
     out = {}
@@ -218,17 +226,25 @@ def _suppressed(rows: list[tuple[int, dict[str, Any]]]) -> dict[str, str]:
     return out
 
 
+def _existing(identities: list[str], wanted: list[str]) -> dict[str, dict[str, Any]]:
+    columns = ["id", "identity_sha256", "erased_at", *wanted]
+    if connection.vendor != "postgresql":
+        return {r["identity_sha256"]: r for r in Lead.objects.filter(identity_sha256__in=identities).values(*columns)}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(columns)} FROM outreach_lead WHERE identity_sha256 = ANY(%s)",  # noqa: S608 - fixed names
+            [identities],
+        )
+        found = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+    return {row["identity_sha256"]: row for row in found}
+
+
 def _write_batch(rows: list[tuple[int, dict[str, Any]]], *, campaign: Campaign | None, source_ref: str,
                  report: ImportReport) -> None:  # fmt: skip
     suppressed = _suppressed(rows)
     wanted = [name for name in IMPORTABLE if name != "source_ref"]
     with transaction.atomic():
-        existing = {
-            row["identity_sha256"]: row
-            for row in Lead.objects.filter(identity_sha256__in=[r["identity_sha256"] for _, r in rows]).values(
-                "id", "identity_sha256", "erased_at", *wanted
-            )
-        }
+        existing = _existing([r["identity_sha256"] for _, r in rows], wanted)
         new: list[tuple[int, dict[str, Any]]] = []
         changed: list[Lead] = []
         changed_fields: set[str] = set()
