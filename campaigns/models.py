@@ -356,6 +356,7 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
+
 # The HTTP API's tokens, idempotency records, throttle windows and outgoing webhooks (campaigns/models_api.py).
 from .models_api import (  # noqa: E402, F401
     ApiToken,
