@@ -236,6 +236,9 @@ def _existing(identities: list[str], wanted: list[str]) -> dict[str, dict[str, A
             [identities],
         )
         found = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+    for row in found:
+        if isinstance(row.get("tags"), str):  # Django leaves jsonb as text for JSONField to parse
+            row["tags"] = json.loads(row["tags"])
     return {row["identity_sha256"]: row for row in found}
 
 
