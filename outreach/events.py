@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.actions import action_enqueue
@@ -43,18 +43,37 @@ def _fallback_id(data: Any) -> str:
 
 
 def esp_event_store(*, esp: str, kind: str, event_id: str, event_type: str, message_id: str, recipient: str,
-                    payload: dict[str, Any]) -> tuple[EspEvent, bool]:  # fmt: skip
-    """Store one event raw (idempotent on esp + event id) and enqueue its processing after commit."""
+                    payload: dict[str, Any]) -> tuple[EspEvent | None, bool]:  # fmt: skip
+    """Store one event raw (idempotent on esp + event id) and enqueue its processing after commit.
+
+    Returns (event, True) when stored now, (None, False) for a replay. One INSERT … ON CONFLICT DO
+    NOTHING decides, so two deliveries of the same event racing each other store it once.
+    """
+    fields = {"esp": esp[:40], "event_id": event_id[:255], "kind": kind, "event_type": (event_type or "unknown")[:40],
+              "message_id": (message_id or "")[:255], "recipient": (recipient or "")[:320], "payload": payload,
+              "received_at": timezone.now(), "result": ""}  # fmt: skip
     with transaction.atomic():
-        event, created = EspEvent.objects.get_or_create(
-            esp=esp[:40], event_id=event_id[:255],
-            defaults={"kind": kind, "event_type": (event_type or "unknown")[:40], "message_id": (message_id or "")[:255],
-                      "recipient": (recipient or "")[:320], "payload": payload},
-        )  # fmt: skip
-        if created:
-            action_enqueue(key=f"process_esp_event:{event.pk}", action_type="process_esp_event",
-                           payload={"event_id": event.pk})  # fmt: skip
-    return event, created
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO outreach_espevent (esp, event_id, kind, event_type, message_id, recipient, payload, "
+                    "received_at, result) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (esp, event_id) DO NOTHING RETURNING id",
+                    [*(fields[k] for k in ("esp", "event_id", "kind", "event_type", "message_id", "recipient")),
+                     json.dumps(payload), fields["received_at"], ""],
+                )  # fmt: skip
+                row = cur.fetchone()
+            if row is None:
+                return None, False
+            event = EspEvent(pk=row[0], **fields)
+        else:
+            event, created = EspEvent.objects.get_or_create(esp=fields.pop("esp"), event_id=fields.pop("event_id"),
+                                                            defaults=fields)  # fmt: skip
+            if not created:
+                return None, False
+        action_enqueue(key=f"process_esp_event:{event.pk}", action_type="process_esp_event",
+                       payload={"event_id": event.pk})  # fmt: skip
+    return event, True
 
 
 def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
