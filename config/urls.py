@@ -17,3 +17,6 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("outreach.urls")),
 ]
+
+# Under /api/ a 404 is a problem+json document like every other API error.
+handler404 = "campaigns.api.problems.page_not_found"

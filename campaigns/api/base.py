@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,14 @@ class Cursor(CursorPagination):
     ordering = "-id"
 
 
+def refuse_nul(request: Request) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL: refuse it with a 400 instead of a database error."""
+    if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", ""):
+        raise ValidationError({"query": "NUL characters are not allowed"})
+    if request.method in ("POST", "PATCH", "PUT") and b"\\u0000" in (request._request.body or b""):
+        raise ValidationError({"body": "NUL characters are not allowed"})
+
+
 class ApiMixin:
     authentication_classes = [TokenAuthentication, *APIView.authentication_classes]
     permission_classes = [ScopePermission]
@@ -34,6 +43,7 @@ class ApiMixin:
     human_only = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        refuse_nul(request)
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         request._idempotency = idempotency.begin(request)  # type: ignore[attr-defined]
 
@@ -58,6 +68,7 @@ class ApiView(ApiMixin, APIView):
 
 class ListView(ApiMixin, generics.GenericAPIView):
     pagination_class = Cursor
+    ordering_fields = ["id"]
 
     def list_response(self, serializer_class: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())

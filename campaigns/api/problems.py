@@ -141,3 +141,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.Throttled):
         detail = f"rate limit reached; retry in {headers.get('Retry-After', '60')} s"
     return problem(kind, exc.status_code, detail, headers=headers, instance=instance)
+
+
+def page_not_found(request: Any, exception: Exception | None = None) -> Any:
+    """``handler404``: under /api/ a problem document (an id that is not a positive integer does not
+    match any URL), elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        body = {"type": type_uri("not_found"), "title": TITLES["not_found"], "status": 404, "code": "not_found",
+                "detail": "no such resource", "instance": request.path}  # fmt: skip
+        return JsonResponse(body, status=404, content_type=CONTENT_TYPE)
+    from django.views.defaults import page_not_found as django_page_not_found
+
+    return django_page_not_found(request, exception)

@@ -6,6 +6,8 @@ from ..models import Enrollment, Lead, Sequence
 
 
 class LeadOutput(serializers.ModelSerializer):
+    linkedin_url = serializers.CharField(read_only=True, help_text="A URL, or empty.")
+
     class Meta:
         model = Lead
         fields = [

@@ -13,6 +13,8 @@ class AccountOutput(serializers.ModelSerializer):
 
 
 class PostOutput(serializers.ModelSerializer):
+    link_url = serializers.CharField(read_only=True, help_text="A URL, or empty.")
+
     class Meta:
         model = Post
         fields = [
@@ -23,6 +25,7 @@ class PostOutput(serializers.ModelSerializer):
 
 
 class TargetOutput(serializers.ModelSerializer):
+    platform_url = serializers.CharField(read_only=True, help_text="A URL, or empty.")
     post_campaign = serializers.IntegerField(source="post.campaign_id", read_only=True)
 
     class Meta:
