@@ -229,7 +229,7 @@ ACTION_TYPES = {
         "handler": "campaigns.webhooks_out.deliver_webhook",
         "schema": "campaigns.webhooks_out.DELIVER_PAYLOAD",
         "priority": 190,
-        "max_attempts": 8,
+        "max_attempts": WEBHOOK_MAX_ATTEMPTS,
     },
     "campaign_tick": {
         "handler": "campaigns.ticks.campaign_tick",
