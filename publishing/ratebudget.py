@@ -20,6 +20,9 @@ from .models import RateBudget, SocialAccount
 APP_WIDE_PLATFORMS = frozenset({"facebook", "instagram"})
 # A 429 without a reset time: hold the account this long.
 DEFAULT_HOLD_SECONDS = 60.0
+# Budgets are stored once this little is left (fraction of the limit, or calls when no limit is known).
+LOW_FRACTION = 0.2
+LOW_CALLS = 10
 
 
 def budget_scopes(account: SocialAccount) -> list[str]:
@@ -48,9 +51,22 @@ def budget_wait(account: SocialAccount, *, now: datetime | None = None) -> tuple
     return worst
 
 
-def budget_record(account: SocialAccount, rate_limit: RateLimit | None) -> None:
-    """Store what the platform said (one upsert per scope); nothing said, nothing stored."""
-    if rate_limit is None:
+def _low(rate_limit: RateLimit) -> bool:
+    """Worth storing: within LOW_FRACTION of the limit (or LOW_CALLS when the limit is unknown)."""
+    if rate_limit.remaining is None:
+        return False
+    if rate_limit.limit:
+        return rate_limit.remaining <= max(_reserve(rate_limit.limit), math.ceil(rate_limit.limit * LOW_FRACTION))
+    return rate_limit.remaining <= LOW_CALLS
+
+
+def budget_record(account: SocialAccount, rate_limit: RateLimit | None, *, force: bool = False) -> None:
+    """Store what the platform said (one upsert per scope) when the budget runs low.
+
+    A roomy budget is not written: the hot path saves a write per call, and a stored low budget
+    stops mattering by itself at its reset time (budget_wait ignores budgets past reset_at).
+    """
+    if rate_limit is None or not (force or _low(rate_limit)):
         return
     now = timezone.now()
     rows = [
@@ -75,5 +91,6 @@ def budget_exhausted(account: SocialAccount, *, retry_after: float | None, rate_
     """A 429: the account's budget is spent until the platform's reset. Returns the seconds to wait."""
     wait = retry_after if retry_after is not None else DEFAULT_HOLD_SECONDS
     reset_at = timezone.now() + timedelta(seconds=wait)
-    budget_record(account, RateLimit(remaining=0, reset_at=reset_at, limit=rate_limit.limit if rate_limit else None))
+    spent = RateLimit(remaining=0, reset_at=reset_at, limit=rate_limit.limit if rate_limit else None)
+    budget_record(account, spent, force=True)
     return wait

@@ -1,0 +1,197 @@
+"""Email dispatch: 10,000 approved messages to a local aiosmtpd sink, three ways, in one run.
+
+Usage: .venv/bin/python bench/email_dispatch.py [--n 10000] [--threads 4]
+Targets (issue 5): ours ≥ 0.5 × a raw smtplib loop over one reused connection (the physical
+limit: the sink's own speed), and ≥ 1.0 × django-post-office in its fastest configuration tried.
+
+- raw: pre-built message bytes, smtplib.sendmail in a loop on one connection; no database.
+- ours: per message a gate check (a suppression lookup), the attempt row (key, ``sending``)
+  committed before the send, publishing.adapters.email.send_email (our Message-ID, List-Unsubscribe,
+  text + HTML), then the result row; ``--threads`` workers, each with its own DB and SMTP connection.
+  The attempt table is a bench-local one (raw SQL); outreach's send_email handler adds its own
+  audit rows and caps on top, which this does not measure.
+- django-post-office: send_many (its queue rows, bulk-inserted) then send_queued until done, for a
+  few BATCH_SIZE / processes / THREADS_PER_PROCESS settings; best total reported. Installed for the
+  benchmark only (``pip install django-post-office==3.12.0``), not a project dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _setup import ratio_line, setup
+
+HERE = Path(__file__).resolve().parent
+ATTEMPTS = """
+CREATE TABLE IF NOT EXISTS bench_email_attempt (
+    id bigserial PRIMARY KEY, key text UNIQUE NOT NULL, status text NOT NULL, message_id text NOT NULL,
+    esp_message_id text NOT NULL DEFAULT '', error text NOT NULL DEFAULT '', created_at timestamptz NOT NULL,
+    finished_at timestamptz);
+CREATE TABLE IF NOT EXISTS bench_suppression (email text PRIMARY KEY);
+TRUNCATE bench_email_attempt, bench_suppression;
+INSERT INTO bench_suppression SELECT 'suppressed' || g || '@example.org' FROM generate_series(1, 1000) g;
+"""
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "_smtp_sink.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.port = int(self.proc.stdout.readline())
+
+    def counts(self, reset: bool = True) -> dict:
+        self.proc.stdin.write("reset\n" if reset else "count\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def run_raw(messages: list, port: int) -> float:
+    from django.core.mail import get_connection
+
+    from publishing.adapters.email import build_message
+
+    prebuilt = [(m.from_email, [m.to], build_message(m, m.message_id, get_connection()).message().as_bytes())
+                for m in messages]  # fmt: skip
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for sender, to, data in prebuilt:
+            smtp.sendmail(sender, to, data)
+    return time.perf_counter() - started
+
+
+def run_ours(messages: list, threads: int) -> float:
+    from django.core.mail import get_connection
+    from django.db import connection, connections
+
+    from publishing.adapters.email import send_email
+
+    with connection.cursor() as cur:
+        cur.execute(ATTEMPTS)
+    errors: list[str] = []
+
+    def worker(chunk: list) -> None:
+        smtp = get_connection()
+        smtp.open()
+        try:
+            with connection.cursor() as cur:
+                for spec in chunk:
+                    # Gate check and attempt row in one statement (one round trip, atomic, committed):
+                    # a suppressed address or an already attempted key inserts nothing.
+                    cur.execute(
+                        "INSERT INTO bench_email_attempt (key, status, message_id, created_at) "
+                        "SELECT %s, 'sending', %s, now() "
+                        "WHERE NOT EXISTS (SELECT 1 FROM bench_suppression WHERE email = %s) "
+                        "ON CONFLICT (key) DO NOTHING RETURNING id",
+                        [spec.idempotency_key, spec.message_id, spec.to],
+                    )
+                    row = cur.fetchone()
+                    if row is None:
+                        continue  # suppressed, or attempted before: never sent twice
+                    result = send_email(spec, connection=smtp)
+                    cur.execute(
+                        "UPDATE bench_email_attempt SET status = 'sent', esp_message_id = %s, finished_at = now() "
+                        "WHERE id = %s",
+                        [result.esp_message_id, row[0]],
+                    )
+        except Exception as exc:  # reported, and the counts below will show it
+            errors.append(repr(exc))
+        finally:
+            smtp.close()
+            connections.close_all()
+
+    chunks = [messages[i::threads] for i in range(threads)]
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        print("  ours: errors:", errors[:3])
+    return elapsed
+
+
+def run_post_office(n: int, configs: list[tuple[int, int, int]]) -> list[tuple[tuple[int, int, int], dict]]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "postoffice_settings",
+           "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent)])}  # fmt: skip
+    subprocess.run([sys.executable, str(HERE.parent / "manage.py"), "migrate", "post_office", "-v", "0"], check=True,
+                   env=env)  # fmt: skip
+    results = []
+    for batch, processes, threads in configs:
+        out = subprocess.run([sys.executable, str(HERE / "_postoffice_run.py"), str(n), str(batch), str(processes),
+                              str(threads)], env=env, check=True, capture_output=True, text=True)  # fmt: skip
+        results.append(((batch, processes, threads), json.loads(out.stdout.strip().splitlines()[-1])))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--skip-post-office", action="store_true")
+    args = parser.parse_args()
+    sink = Sink()
+    os.environ.update({"EMAIL_PROVIDER": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port),
+                       "EMAIL_TIMEOUT": "30"})  # fmt: skip
+    setup("cas_h4_bench")
+    import logging
+
+    logging.disable(logging.WARNING)
+    from django.db import connection
+    from email_messages import build_messages
+
+    try:
+        messages = build_messages(args.n)
+        t_raw = run_raw(messages, sink.port)
+        raw = sink.counts()
+        t_ours = run_ours(messages, args.threads)
+        ours = sink.counts()
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*), count(DISTINCT key) FROM bench_email_attempt WHERE status = 'sent'")
+            sent_rows, distinct_keys = cur.fetchone()
+        po = []
+        if not args.skip_post_office:
+            configs = [(100, 1, 5), (1000, 1, 5), (1000, 1, 10), (5000, 2, 10)]
+            po = run_post_office(args.n, configs)
+            po_counts = sink.counts()
+    finally:
+        sink.close()
+
+    print(f"email_dispatch: {args.n:,} messages (text + HTML, Message-ID, List-Unsubscribe) to a local aiosmtpd sink")
+    print(f"  raw smtplib loop, one connection, pre-built bytes: {t_raw:.2f} s ({args.n / t_raw:,.0f}/s); sink got "
+          f"{raw['count']:,}, {raw['unique']:,} distinct Message-IDs")  # fmt: skip
+    print(f"  ours ({args.threads} threads; gate + attempt row before + result after each): {t_ours:.2f} s "
+          f"({args.n / t_ours:,.0f}/s); sink got {ours['count']:,}, {ours['unique']:,} distinct Message-IDs; "
+          f"{sent_rows:,} sent rows, {distinct_keys:,} keys; duplicates {ours['count'] - ours['unique']}, "
+          f"lost {args.n - ours['count']}")  # fmt: skip
+    print("  " + ratio_line("ours vs raw smtplib", args.n / t_ours, args.n / t_raw, "msgs/s", "≥ 0.5"))
+    if po:
+        for (batch, processes, threads), r in po:
+            print(f"  django-post-office BATCH_SIZE={batch} processes={processes} THREADS_PER_PROCESS={threads}: "
+                  f"queue {r['queue_s']:.2f} s + send {r['send_s']:.2f} s = {r['queue_s'] + r['send_s']:.2f} s; "
+                  f"sent {r['sent']:,}, failed {r['failed']}")  # fmt: skip
+        best = min(r["queue_s"] + r["send_s"] for _, r in po)
+        best_send = min(r["send_s"] for _, r in po)
+        print(f"  sink got {po_counts['count']:,} from post-office over {len(po)} runs "
+              f"({po_counts['count'] / len(po):,.0f} per run)")  # fmt: skip
+        print("  " + ratio_line("ours vs django-post-office (best queue+send)", args.n / t_ours, args.n / best,
+                                "msgs/s", "≥ 1.0"))  # fmt: skip
+        print("  " + ratio_line("ours vs django-post-office (best send phase alone)", args.n / t_ours,
+                                args.n / best_send, "msgs/s", "(stricter)"))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
