@@ -24,6 +24,7 @@ from django.utils import timezone
 from campaigns.audit import audit_record
 from campaigns.models import Campaign
 
+from . import importing_sql
 from .identity import email_domain, lead_identity_sha256, normalise_email, normalise_phone
 from .models import Lead, Suppression
 
@@ -142,21 +143,30 @@ def leads_import(
     source_ref: str = "csv",
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> ImportReport:
     """Import leads from a CSV text stream (header on line 1). Returns the report; writes an audit row.
 
     A bad mapping or header raises ValidationError before anything is written. Bad rows are reported
-    with their line number and reason and skipped; good rows are committed batch by batch.
+    with their line number and reason and skipped; good rows are committed batch by batch (row path)
+    or all at once (``engine="sql"``: PostgreSQL COPY path, chosen by "auto" when the mapped columns
+    allow it, see importing_sql).
     """
-    reader = csv.reader(stream)
+    first = stream.readline() if hasattr(stream, "readline") else next(iter(stream), "")
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationError({"file": "the file is empty (a header line is expected)"}) from None
+        header = next(csv.reader([first]), None)
     except csv.Error as exc:
         raise ValidationError({"file": f"not a CSV file: {exc}"}) from None
+    if not header:
+        raise ValidationError({"file": "the file is empty (a header line is expected)"})
     columns = column_mapping(header, mapping)
     report = ImportReport()
+    if engine == "sql" or (engine == "auto" and hasattr(stream, "read") and importing_sql.usable(columns)):
+        importing_sql.run(stream=stream, header=header, columns=columns, campaign_id=campaign.pk if campaign else None,
+                          source_ref=source_ref, report=report, progress=progress)  # fmt: skip
+        _audit(campaign, actor, source_ref, report)
+        return report
+    reader = csv.reader(stream)
     seen: dict[int, int] = {}  # 8-byte prefix of the identity hash → first line (in-file duplicates)
     batch: list[tuple[int, dict[str, Any]]] = []
     line = 1
@@ -186,12 +196,17 @@ def leads_import(
         report.invalid.append((line + 1, f"file: unreadable CSV from here on ({exc})"))
     if batch:
         _write_batch(batch, campaign=campaign, source_ref=source_ref, report=report)
+    report.invalid.sort()
     if progress:
         progress(report.rows)
+    _audit(campaign, actor, source_ref, report)
+    return report
+
+
+def _audit(campaign: Campaign | None, actor: Any, source_ref: str, report: ImportReport) -> None:
     if campaign is not None:
         audit_record(obj=campaign, actor=actor, action="leads:import", note=f"{source_ref}: {report.summary()}",
                      data=report.as_dict())  # fmt: skip
-    return report
 
 
 def _suppressed(rows: list[tuple[int, dict[str, Any]]]) -> dict[str, str]:

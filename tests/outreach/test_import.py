@@ -101,3 +101,57 @@ def test_bad_file_or_campaign_is_a_clear_error_and_writes_nothing(tmp_path, runn
     with pytest.raises(CommandError, match="empty"):
         _run(empty, "--campaign", str(running_campaign.pk))
     assert not Lead.objects.exists()
+
+
+SAME = """email,name,company,tags,score,tz
+ada@example.com,Ada,Engines,vip;uk,5,Europe/London
+ADA@example.com ,Ada again,Engines,,,
+grace@example.org,Grace,Compilers,,x,
+bad@,Nobody,,,,
+,Empty,Acme,,,
+carol@blocked.example,Carol,,,,
+dan@example.net,Dan,Acme,,,Mars/Olympus
+erin@example.net,Erin,{long},,,
+
+frank@example.net,Frank,Acme,,,
+""".replace("{long}", "x" * 250)
+
+
+@pytest.mark.parametrize("second", ["email,name,company\nada@example.com,Ada,Difference Engines\n"])
+def test_sql_and_row_engines_give_the_same_report_and_rows(tmp_path, running_campaign, second):
+    from outreach.importing import leads_import
+
+    suppression_add(kind="domain", value="blocked.example", reason="manual", actor="t")
+    results = {}
+    for engine in ("python", "sql"):
+        Lead.objects.all().delete()
+        path = tmp_path / f"{engine}.csv"
+        path.write_text(SAME)
+        runs = []
+        for text in (SAME, SAME, second):
+            path.write_text(text)
+            with path.open(newline="") as stream:
+                report = leads_import(stream=stream, campaign=running_campaign, actor="t", engine=engine)
+            runs.append((report.rows, report.created, report.updated, report.duplicate, report.invalid))
+        rows = list(Lead.objects.order_by("email").values_list("email", "name", "company", "tags", "score", "timezone"))
+        results[engine] = (runs, rows)
+    assert results["python"] == results["sql"]
+    runs, rows = results["sql"]
+    assert runs[0][:4] == (9, 2, 0, 1)
+    assert runs[1][:4] == (9, 0, 0, 3)  # re-import: nothing changes
+    assert runs[2][:4] == (1, 0, 1, 0)
+    assert [line for line, _ in runs[0][4]] == [4, 5, 6, 7, 8, 9]
+    assert rows[0] == ("ada@example.com", "Ada", "Difference Engines", ["uk", "vip"], 5, "Europe/London")
+
+
+def test_sql_engine_refuses_a_malformed_file_naming_the_line(tmp_path, running_campaign):
+    from django.core.exceptions import ValidationError
+
+    from outreach.importing import leads_import
+
+    path = tmp_path / "bad.csv"
+    path.write_text('email,name\nok@example.com,Ok\n"unterminated,x\n')
+    with path.open(newline="") as stream, pytest.raises(ValidationError) as exc:
+        leads_import(stream=stream, campaign=running_campaign, actor="t", engine="sql")
+    assert "line" in str(exc.value)
+    assert not Lead.objects.exists()

@@ -64,8 +64,11 @@ class Command(BaseCommand):
                     return
                 done = stream.buffer.tell() / size if hasattr(stream, "buffer") else 0
                 bar = "#" * int(done * 30)
-                rate = rows / max(time.monotonic() - started, 1e-6)
-                err.write(f"\r[{bar:<30}] {done:4.0%} {rows:,} rows {rate:,.0f}/s", ending="")
+                if rows < 0:  # the COPY path: bytes sent so far, rows counted at the end
+                    err.write(f"\r[{bar:<30}] {done:4.0%} copying", ending="")
+                else:
+                    rate = rows / max(time.monotonic() - started, 1e-6)
+                    err.write(f"\r[{bar:<30}] {done:4.0%} {rows:,} rows {rate:,.0f}/s", ending="")
                 err.flush()
 
             try:
