@@ -51,4 +51,11 @@ SCHEDULES = [
         "schedule_type": "H",  # hourly: expire stale approvals, tell reviewers what waits
         "repeats": -1,
     },
+    {
+        "name": "auto:token-refresh",
+        "func": "publishing.accounts.accounts_refresh_due",
+        "schedule_type": "I",
+        "minutes": 5,  # well inside TOKEN_REFRESH_AHEAD_SECONDS (15 min): every token gets two chances
+        "repeats": -1,
+    },
 ]

@@ -107,3 +107,8 @@ def test_meta_usage_is_an_app_wide_budget(db):
     page_b = AccountFactory(platform="facebook", external_id="222")
     budget_record(page_a, RateLimit(remaining=0, reset_at=timezone.now() + timedelta(minutes=10), limit=100))
     assert "app:facebook" in budget_wait(page_b)[1]
+
+
+def test_a_roomy_budget_is_not_written_on_the_hot_path(account):
+    budget_record(account, RateLimit(remaining=90, reset_at=timezone.now() + timedelta(minutes=5), limit=100))
+    assert not RateBudget.objects.exists()

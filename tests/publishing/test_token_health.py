@@ -181,3 +181,15 @@ def test_a_revoked_account_holds_its_posts_without_calling_or_spending_attempts(
     assert (action.status, action.attempts) == ("retry_wait", 0)
     assert "needs reconnecting" in action.last_error
     assert not fake.log
+
+
+def test_the_refresh_command_reports_what_it_did(fake, account):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    SocialAccount.objects.filter(pk=account.pk).update(token_expires_at=timezone.now() + timedelta(minutes=1))
+    fake.expect_request("/2/oauth2/token", method="POST").respond_with_json(TOKEN_OK)
+    out = StringIO()
+    call_command("refresh_tokens", stdout=out)
+    assert out.getvalue().strip() == "refreshed=1"
