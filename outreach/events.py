@@ -20,6 +20,7 @@ from campaigns.actions import action_enqueue
 from campaigns.audit import audit_record
 from campaigns.events import event_record
 
+from .identity import normalise_email
 from .models import Enrollment, EspEvent, Lead, Reply, SendAttempt
 from .replies import InboundReply, classify, ooo_resume_at, reply_match
 from .sequences import enrollment_reschedule
@@ -126,7 +127,7 @@ def esp_event_process(*, event: EspEvent, actor: str) -> str:
 
 def _process_tracking(event: EspEvent, actor: str) -> str:
     attempt = _attempt_for(event)
-    lead = attempt.lead if attempt else Lead.objects.filter(email__iexact=event.recipient).first()
+    lead = attempt.lead if attempt else Lead.objects.filter(email=normalise_email(event.recipient)).first()
     campaign_id = attempt.campaign_id if attempt else (lead.campaign_id if lead else None)
     dedupe = f"esp:{event.esp}:{event.event_id}"[:255]
     source = f"anymail:{event.esp}"

@@ -82,7 +82,7 @@ class Lead(models.Model):
     name = models.CharField(max_length=200, blank=True)
     company = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True, db_index=True)
+    email = models.EmailField(blank=True, help_text="Stored lower-case (normalised); match it with =, not iexact.")
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +493012345678")
     linkedin_url = models.URLField(blank=True)
     timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone],
@@ -102,14 +102,18 @@ class Lead(models.Model):
     tags = models.JSONField(default=list, blank=True)
     enrichment = models.JSONField(default=dict, blank=True)
     score = models.IntegerField(default=0)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
-    identity_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    identity_sha256 = models.CharField(max_length=64, editable=False)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # Few indexes on purpose: bulk imports pay for each one. A UniqueConstraint (unlike unique=True)
+        # adds no varchar_pattern_ops twin; status is too coarse to be worth an index.
+        constraints = [models.UniqueConstraint(fields=["identity_sha256"], name="lead_unique_identity")]
+        indexes = [models.Index(fields=["email"], name="lead_email")]
 
     def __str__(self) -> str:
         return self.name or self.email or f"lead {self.pk}"
@@ -399,6 +403,7 @@ class SendAttempt(models.Model):
             models.Index(fields=["mailbox", "created_at"], name="attempt_mailbox_time"),
             models.Index(fields=["campaign", "channel", "created_at"], name="attempt_campaign_time"),
             models.Index(fields=["lead", "channel", "created_at"], name="attempt_lead_time"),
+            models.Index(fields=["to_email", "created_at"], name="attempt_to_email"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .identity import normalise_email
 from .models import Lead, Reply, SendAttempt
 
 L = Reply.Label
@@ -123,13 +124,14 @@ def reply_match(reply: InboundReply) -> tuple[Lead | None, SendAttempt | None, s
         attempt = SendAttempt.objects.filter(message_id__in=ids).select_related("lead").order_by("-created_at").first()
         if attempt:
             return attempt.lead, attempt, "message_id"
-    address = reply.from_email.strip()
+    # Addresses are stored normalised (lower-case), so "case-insensitive" is an indexed equality.
+    address = normalise_email(reply.from_email)
     if address:
-        attempt = (SendAttempt.objects.filter(to_email__iexact=address).select_related("lead")
+        attempt = (SendAttempt.objects.filter(to_email=address).select_related("lead")
                    .order_by("-created_at").first())  # fmt: skip
         if attempt:
             return attempt.lead, attempt, "address"
-        lead = Lead.objects.filter(email__iexact=address).first()
+        lead = Lead.objects.filter(email=address).first()
         if lead:
             return lead, None, "address"
     return None, None, ""

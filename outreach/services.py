@@ -295,7 +295,7 @@ def lead_erase(*, lead: Lead, actor: Any) -> None:
                         source=f"erase of lead {lead.pk}")  # fmt: skip
         if email:
             Suppression.objects.filter(kind=K.EMAIL, value=email).delete()
-            EspEvent.objects.filter(recipient__iexact=email).delete()
+            EspEvent.objects.filter(recipient__iexact=email).delete()  # a scan, but erasure is rare
         Reply.objects.filter(lead=lead).delete()
         OutreachTask.objects.filter(lead=lead).delete()
         SendAttempt.objects.filter(lead=lead).update(to_email="", subject="")

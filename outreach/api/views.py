@@ -42,7 +42,7 @@ class LeadListView(ListView):
     @extend_schema(responses=s.LeadOutput(many=True), operation_id="leads_list",
                    parameters=[OpenApiParameter("q", str, description="Search email, name and company.")])  # fmt: skip
     def get(self, request: Request) -> Response:
-        return self.list_response(s.LeadOutput)
+        return self.list_response(s.LeadOutput, fast=True)
 
     @extend_schema(
         request=s.LeadInput, responses={201: s.LeadOutput, 200: s.LeadOutput}, operation_id="leads_create",
@@ -119,7 +119,7 @@ class SequenceListView(ListView):
 
     @extend_schema(responses=s.SequenceOutput(many=True), operation_id="sequences_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.SequenceOutput)
+        return self.list_response(s.SequenceOutput, fast=True)
 
 
 class EnrollmentListView(ListView):
@@ -129,7 +129,7 @@ class EnrollmentListView(ListView):
 
     @extend_schema(responses=s.EnrollmentOutput(many=True), operation_id="enrollments_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.EnrollmentOutput)
+        return self.list_response(s.EnrollmentOutput, fast=True)
 
     @extend_schema(request=s.EnrollmentInput, responses={201: s.EnrollmentOutput, 200: s.EnrollmentOutput},
                    operation_id="enrollments_create", description="Enroll a lead in a sequence (idempotent).")  # fmt: skip
