@@ -96,35 +96,32 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
         if "tags" in columns:
             tags = ("(SELECT coalesce(jsonb_agg(t ORDER BY t), '[]'::jsonb) FROM (SELECT DISTINCT btrim(x) AS t "  # noqa: S608
                     f"FROM regexp_split_to_table({col('tags')}, '[;,|]') x WHERE btrim(x) <> '') s)")  # fmt: skip
+        # One pass: clean and check each row, rank the lines of each person (first line wins) and
+        # find the existing lead, so the statements below touch only the rows they change.
         cur.execute(f"""
             CREATE TEMP TABLE imp ON COMMIT DROP AS
-            SELECT line, email_raw, email, {", ".join(TEXT_FIELDS)}, source_ref, score_raw, tags,
-                   encode(sha256(convert_to('email:' || email, 'UTF8')), 'hex') AS identity,
-                   CASE {" ".join(checks)} ELSE NULL END AS reason
-            FROM (SELECT line, {col("email")} AS email_raw, lower({col("email")}) AS email,
-                         {", ".join(f"{col(f)} AS {f}" for f in TEXT_FIELDS)},
-                         {col("source_ref")} AS source_ref, {col("score")} AS score_raw, {tags} AS tags
-                  FROM imp_raw
-                  WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))})) r
+            SELECT c.*, l.id AS lead_id, l.erased_at IS NOT NULL AS erased,
+                   CASE WHEN c.reason IS NULL
+                        THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.identity ORDER BY c.line) END AS k
+            FROM (SELECT line, email_raw, email, {", ".join(TEXT_FIELDS)}, source_ref, score_raw, tags,
+                         encode(sha256(convert_to('email:' || email, 'UTF8')), 'hex') AS identity,
+                         CASE {" ".join(checks)} ELSE NULL END AS reason
+                  FROM (SELECT line, {col("email")} AS email_raw, lower({col("email")}) AS email,
+                               {", ".join(f"{col(f)} AS {f}" for f in TEXT_FIELDS)},
+                               {col("source_ref")} AS source_ref, {col("score")} AS score_raw, {tags} AS tags
+                        FROM imp_raw
+                        WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))})) r) c
+            LEFT JOIN outreach_lead l ON l.identity_sha256 = c.identity
         """)  # noqa: S608 - identifiers are ours, values are parameters or COPY data
-        cur.execute("SELECT count(*) FROM imp")
-        report.rows = cur.fetchone()[0]
-        # In-file duplicates: the first line of each person wins.
-        cur.execute("""
-            UPDATE imp SET reason = '~duplicate' FROM (
-                SELECT line AS l, row_number() OVER (PARTITION BY identity ORDER BY line) AS k FROM imp
-                WHERE reason IS NULL) d
-            WHERE imp.line = d.l AND d.k > 1""")
-        report.duplicate += cur.rowcount
         cur.execute("""
             UPDATE imp SET reason = 'suppressed (' || s.kind || ': ' || s.reason || ')'
             FROM outreach_suppression s
-            WHERE imp.reason IS NULL AND ((s.kind = 'identity' AND s.value = imp.identity)
+            WHERE imp.k = 1 AND ((s.kind = 'identity' AND s.value = imp.identity)
                   OR (s.kind = 'email' AND s.value = imp.email)
                   OR (s.kind = 'domain' AND s.value = split_part(imp.email, '@', 2)))""")
-        cur.execute("""
-            UPDATE imp SET reason = 'suppressed (erased on request)' FROM outreach_lead l
-            WHERE imp.reason IS NULL AND l.identity_sha256 = imp.identity AND l.erased_at IS NOT NULL""")
+        cur.execute(
+            "UPDATE imp SET reason = 'suppressed (erased on request)' WHERE k = 1 AND erased AND reason IS NULL"
+        )
         mapped = [f for f in TEXT_FIELDS if f in columns]
         differs = [f"(i.{f} <> '' AND i.{f} IS DISTINCT FROM l.{f})" for f in mapped]
         sets = [f"{f} = CASE WHEN i.{f} <> '' THEN i.{f} ELSE l.{f} END" for f in mapped]
@@ -137,15 +134,9 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
         if differs:
             cur.execute(f"""
                 UPDATE outreach_lead l SET {", ".join(sets)}, updated_at = %s FROM imp i
-                WHERE i.reason IS NULL AND l.identity_sha256 = i.identity AND ({" OR ".join(differs)})""",  # noqa: S608
+                WHERE i.reason IS NULL AND i.k = 1 AND l.id = i.lead_id AND ({" OR ".join(differs)})""",  # noqa: S608
                         [timezone.now()])  # fmt: skip
             report.updated += cur.rowcount
-        cur.execute("""
-            UPDATE imp SET reason = '~existing' FROM outreach_lead l
-            WHERE imp.reason IS NULL AND l.identity_sha256 = imp.identity""")
-        report.duplicate += cur.rowcount - report.updated
-        cur.execute("SELECT count(*) FROM imp WHERE reason IS NULL")
-        valid = cur.fetchone()[0]
         now = timezone.now()
         cur.execute(f"""
             INSERT INTO outreach_lead (identity_sha256, campaign_id, email, {", ".join(TEXT_FIELDS)}, phone,
@@ -154,13 +145,17 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
             SELECT identity, %s, email, {", ".join(TEXT_FIELDS)}, '', '', 'csv',
                    CASE WHEN source_ref <> '' THEN source_ref ELSE %s END, '', 'unknown', '', '', tags, '{{}}'::jsonb,
                    CASE WHEN score_raw <> '' THEN score_raw::int ELSE 0 END, 'new', %s, %s
-            FROM imp WHERE reason IS NULL ORDER BY line
+            FROM imp WHERE reason IS NULL AND k = 1 AND lead_id IS NULL ORDER BY line
             ON CONFLICT (identity_sha256) DO NOTHING""",  # noqa: S608
                     [campaign_id, source_ref, now, now])  # fmt: skip
         report.created += cur.rowcount
-        # Rows another writer created since our checks: the same person, counted as duplicates.
-        report.duplicate += valid - cur.rowcount
-        cur.execute("SELECT line, reason FROM imp WHERE reason IS NOT NULL AND reason NOT LIKE '~%%' ORDER BY line")
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE reason IS NULL AND (k > 1 OR lead_id IS NOT NULL)), "
+                    "count(*) FILTER (WHERE reason IS NULL AND k = 1 AND lead_id IS NULL) FROM imp")  # fmt: skip
+        report.rows, dupes, fresh = cur.fetchone()
+        # Existing people not updated, later lines of a person, and rows another writer created since
+        # our checks (ON CONFLICT skipped them): all the same person, counted as duplicates.
+        report.duplicate += dupes - report.updated + (fresh - report.created)
+        cur.execute("SELECT line, reason FROM imp WHERE reason IS NOT NULL ORDER BY line")
         report.invalid.extend(cur.fetchall())
         if progress:
             progress(report.rows)
