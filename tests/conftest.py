@@ -10,6 +10,8 @@ from tests.factories import CampaignFactory, UserFactory, reviewer
 @pytest.fixture(autouse=True)
 def _artifacts_in_tmp(settings, tmp_path):
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    # Test users need no strong hashing; PBKDF2 would dominate the run time of factories.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
