@@ -30,7 +30,7 @@ from tests.factories import AccountFactory, UserFactory
 
 OPS = ["create", "edit", "submit", "approve", "reject", "expire", "reschedule", "tamper", "dispatch"]
 # The moves that lead somewhere (submit, approve, dispatch) come up more often.
-WEIGHTED = OPS + ["submit", "submit", "approve", "approve", "approve", "dispatch", "dispatch"]
+WEIGHTED = [*OPS, "submit", "submit", "approve", "approve", "approve", "dispatch", "dispatch"]
 TEXTS = st.sampled_from(["Launch!", "Launch!!", "Big news", "Buy now", "Hello 👋"])
 STEP = st.tuples(st.sampled_from(WEIGHTED), st.integers(0, 3), st.integers(0, 3), TEXTS)
 # Sequences that must always be tried: an approved post tampered with, an edit after approval,
