@@ -15,7 +15,7 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import OperationalError, connection, connections  # noqa: E402
 from email_messages import build_messages  # noqa: E402
 from post_office import mail  # noqa: E402
 from post_office.models import Email  # noqa: E402
@@ -36,7 +36,11 @@ def main() -> None:
         mail.send_many(kwargs[i : i + 1000])
     queued = time.perf_counter()
     while Email.objects.filter(status__in=[2]).exists():  # 2 = queued
-        mail.send_queued(processes=processes, log_level=0)
+        try:
+            mail.send_queued(processes=processes, log_level=0)
+        except OperationalError:
+            pass  # forked workers closed the connection they inherited: reconnect and go on
+        connections.close_all()
     done = time.perf_counter()
     sent = Email.objects.filter(status=0).count()
     failed = Email.objects.filter(status=1).count()
