@@ -12,7 +12,7 @@ conversion instant, exclusive of its start), ordered by (occurred_at, id). Model
 - position_based: 40 % first, 40 % last, 20 % shared by the middle (n = 1: 100 %, n = 2: 50/50).
 
 The last three number the touches with window functions. Credits are summed per (day of the
-conversion, campaign, channel, target) and replace the model's rows for those days.
+conversion, campaign, channel, target) and upserted; groups that vanished are deleted.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .rollups import midnight
 TOUCH_KINDS = ("email_sent", "click", "email_clicked", "reply", "lead_captured", "dm_sent", "message_sent")
 DEFAULT_LOOKBACK_DAYS = 30
 DEFAULT_HALF_LIFE_DAYS = 7.0
+LOCK_KEY = 0x61747472  # with the model's hash: one run per model at a time
 M = AttributionModel
 
 
@@ -92,15 +93,39 @@ def credit_select(model: str) -> str:
         GROUP BY 1, 2, 3, 4"""  # noqa: S608 - built from constants; values are parameters
 
 
-def insert_sql(model: str) -> str:
-    columns = "day, campaign_id, channel, target_id, credit, revenue"
-    return f"INSERT INTO analytics_attributioncredit (model, {columns}) SELECT %(model)s, {columns} FROM ({credit_select(model)}) s"  # noqa: S608
+def upsert_sql(model: str) -> str:
+    """Write one model's credit for a range of days: upsert changed groups, delete vanished ones.
+
+    A re-run that finds the same numbers writes nothing (``IS DISTINCT FROM``), like the rollup.
+    """
+    cols = "day, campaign_id, channel, target_id, credit, revenue"
+    same_group = (
+        "new.day = a.day AND new.campaign_id = a.campaign_id AND new.channel = a.channel"
+        " AND coalesce(new.target_id, -1) = coalesce(a.target_id, -1)"
+    )
+    return f"""
+    WITH new AS ({credit_select(model)}),
+    up AS (
+        INSERT INTO analytics_attributioncredit AS a (model, {cols})
+        SELECT %(model)s, {cols} FROM new
+        ON CONFLICT ON CONSTRAINT attribution_unique DO UPDATE
+            SET credit = EXCLUDED.credit, revenue = EXCLUDED.revenue
+            WHERE (a.credit, a.revenue) IS DISTINCT FROM (EXCLUDED.credit, EXCLUDED.revenue)
+        RETURNING 1
+    ), gone AS (
+        DELETE FROM analytics_attributioncredit a
+        WHERE a.model = %(model)s AND a.day >= %(d0)s AND a.day <= %(d1)s
+          AND NOT EXISTS (SELECT 1 FROM new WHERE {same_group})
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)"""  # noqa: S608 - constants; values are parameters
 
 
 @dataclass(frozen=True)
 class AttributionResult:
     model: str
-    rows: int
+    written: int  # rows inserted or changed
+    removed: int
     days: int
 
 
@@ -130,13 +155,10 @@ def attribution_compute(
         raise ValueError("half_life_days: must be > 0")
     params = attribution_params(start=start, end=end, lookback_days=lookback_days, half_life_days=half_life_days)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM analytics_attributioncredit WHERE model = %(model)s AND day >= %(d0)s AND day <= %(d1)s",
-            {"model": model, "d0": start, "d1": end},
-        )
-        cursor.execute(insert_sql(model), {**params, "model": model})
-        rows = cursor.rowcount
-    return AttributionResult(model, rows, (end - start).days + 1)
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_KEY, model])
+        cursor.execute(upsert_sql(model), {**params, "model": model, "d0": start, "d1": end})
+        written, removed = cursor.fetchone()
+    return AttributionResult(model, written, removed, (end - start).days + 1)
 
 
 def attribution_compute_all(*, start: date, end: date, **options) -> list[AttributionResult]:

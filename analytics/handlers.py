@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import smtplib
+from collections.abc import Iterable
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
@@ -93,10 +97,20 @@ ROLLUP_PAYLOAD = {
 }
 
 
-def rollup_metrics(action: Action) -> Outcome:
-    """Roll up the days that changed (or ``start`` … ``end``), then evaluate the feedback rules."""
-    from datetime import date
+def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Contiguous runs of days: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
 
+
+def rollup_metrics(action: Action) -> Outcome:
+    """Roll up the days that changed (or ``start`` … ``end``), recompute attribution for those days,
+    then evaluate the feedback rules."""
     if "start" in action.payload:
         try:
             start, end = date.fromisoformat(action.payload["start"]), date.fromisoformat(action.payload["end"])
@@ -106,8 +120,8 @@ def rollup_metrics(action: Action) -> Outcome:
     else:
         result = rollup_incremental()
     lookback, half_life = settings.ATTRIBUTION_LOOKBACK_DAYS, settings.ATTRIBUTION_HALF_LIFE_DAYS
-    for day in result.changed_days:
-        attribution_compute_all(start=day, end=day, lookback_days=lookback, half_life_days=half_life)
+    for first, last in day_ranges(result.changed_days):
+        attribution_compute_all(start=first, end=last, lookback_days=lookback, half_life_days=half_life)
     fired = rules_evaluate(actor=f"action:{action.pk}")
     return Outcome.ok(
         f"{result.written} row(s) written, {result.removed} removed over {result.days} day(s); {len(fired)} rule(s) fired",
@@ -145,6 +159,11 @@ def weekly_summary(action: Action) -> Outcome:
     )
     if not created:
         return Outcome.skipped(f"summary {week} already {row.status} to {row.recipient}")
-    send_mail(f"[{campaign.name}] weekly summary {week}", body, settings.DEFAULT_FROM_EMAIL, [email])
+    try:
+        send_mail(f"[{campaign.name}] weekly summary {week}", body, settings.DEFAULT_FROM_EMAIL, [email])
+    except (smtplib.SMTPException, ConnectionError) as exc:
+        # Refused before the message was accepted: nothing left, so the next attempt may send.
+        WeeklySummary.objects.filter(pk=row.pk).delete()
+        return Outcome.retry(f"mail server refused the summary: {exc}")
     WeeklySummary.objects.filter(pk=row.pk).update(status=WeeklySummary.Status.SENT, sent_at=timezone.now())
     return Outcome.ok(f"summary {week} sent to {email}")

@@ -176,16 +176,23 @@ def bench_attribution(rounds: int) -> list[str]:
         "credit float8, revenue float8)")  # fmt: skip
     conversions = one("SELECT count(*) FROM campaigns_event WHERE kind = 'conversion' AND lead_id IS NOT NULL")[0]
     out.append(f"attribution: {conversions:,} conversions, lookback 30 days, half-life 7 days")
+
+    def ours(model: str) -> float:
+        return timed(
+            lambda: attribution_compute(model=model, start=YEAR[0], end=YEAR[1], lookback_days=30, half_life_days=7)
+        )
+
     for model, variants in BARE_ATTRIBUTION.items():
-        best_ours, best_bare, best_name = 1e9, 1e9, ""
+        best_ours, best_again, best_bare, best_name = 1e9, 1e9, 1e9, ""
         for _ in range(rounds):
             for name, select in variants.items():
                 sql("TRUNCATE bench_bare_credit")
                 elapsed = timed(lambda s=select: sql(f"INSERT INTO bench_bare_credit {s}"))
                 if elapsed < best_bare:
                     best_bare, best_name = elapsed, name
-            best_ours = min(best_ours, timed(lambda m=model: attribution_compute(model=m, start=YEAR[0], end=YEAR[1],
-                                                                                 lookback_days=30, half_life_days=7)))  # fmt: skip
+            sql("DELETE FROM analytics_attributioncredit WHERE model = %s", [model])
+            best_ours = min(best_ours, ours(model))
+            best_again = min(best_again, ours(model))
         # Identical results: the fastest bare variant's rows against ours, to 6 decimals.
         sql("TRUNCATE bench_bare_credit")
         sql(f"INSERT INTO bench_bare_credit {variants[best_name]}")
@@ -197,8 +204,11 @@ def bench_attribution(rounds: int) -> list[str]:
             [model, model],
         )[0]
         rows = one("SELECT count(*) FROM analytics_attributioncredit WHERE model = %s", [model])[0]
-        out.append(line(f"attribution {model} ({rows:,} rows, {diff} differing; bare limit: {best_name})",
-                        best_ours, best_bare))  # fmt: skip
+        out.append(
+            line(f"attribution {model} into an empty table ({rows:,} rows, {diff} differing; bare: {best_name})",
+                 best_ours, best_bare)
+        )  # fmt: skip
+        out.append(line(f"attribution {model} re-run (idempotent path)", best_again, best_bare))
     return out
 
 

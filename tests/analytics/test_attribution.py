@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from analytics import services
-from analytics.attribution import TOUCH_KINDS, attribution_compute, attribution_compute_all
+from analytics.attribution import TOUCH_KINDS, attribution_compute
 from analytics.models import AttributionCredit, AttributionModel, DailyMetric
 from analytics.rollups import rollup_incremental
 from campaigns.events import event_record
@@ -73,10 +73,15 @@ def test_touches_outside_the_lookback_window_get_nothing(journey):
 
 
 def test_recomputing_replaces_the_rows_instead_of_adding(journey):
-    for _ in range(2):
-        attribution_compute_all(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    first = attribution_compute(model="linear", start=date(2026, 11, 1), end=date(2026, 11, 30))
+    again = attribution_compute(model="linear", start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert (first.written, again.written, again.removed) == (2, 0, 0)
     assert AttributionCredit.objects.filter(model="linear").count() == 2
     assert sum(r.credit for r in AttributionCredit.objects.filter(model="linear")) == pytest.approx(1.0)
+    # A shorter window leaves only the reply: the x group vanishes, the email group changes.
+    shorter = attribution_compute(model="linear", start=date(2026, 11, 1), end=date(2026, 11, 30), lookback_days=2)
+    assert (shorter.written, shorter.removed) == (1, 1)
+    assert [(r.channel, r.credit) for r in AttributionCredit.objects.filter(model="linear")] == [("email", 1.0)]
 
 
 def test_an_unknown_model_is_refused_naming_the_argument():

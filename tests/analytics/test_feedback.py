@@ -162,3 +162,31 @@ def test_weekly_summary_payload_is_validated_naming_the_field():
     with pytest.raises(ValidationError) as exc:
         action_enqueue(key="ws:bad", action_type="weekly_summary", payload={"campaign_id": 1, "week": "48"})
     assert "payload.week" in exc.value.message_dict
+
+
+def test_a_refused_summary_is_retried_not_lost(running_campaign, settings, monkeypatch):
+    import smtplib
+
+    import analytics.handlers
+
+    running_campaign.owner.email = "owner@example.com"
+    running_campaign.owner.save()
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("connection closed")
+
+    monkeypatch.setattr(analytics.handlers, "send_mail", refuse)
+    action, _ = action_enqueue(key="ws:r", action_type="weekly_summary",
+                               payload={"campaign_id": running_campaign.pk, "week": "2026-W46"})  # fmt: skip
+    Dispatcher(worker_id="t").drain()
+    action.refresh_from_db()
+    assert action.status == "retry_wait" and "refused" in action.last_error
+    assert not WeeklySummary.objects.exists()
+
+
+def test_day_ranges_groups_contiguous_days():
+    from analytics.handlers import day_ranges
+
+    d = date(2026, 11, 1)
+    days = [d, d + timedelta(1), d + timedelta(2), d + timedelta(6)]
+    assert day_ranges(days) == [(d, d + timedelta(2)), (d + timedelta(6), d + timedelta(6))]
