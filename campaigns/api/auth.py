@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -12,7 +13,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from ..apitokens import token_resolve
+from ..apitokens import token_authenticate
 from ..models import ApiToken
 
 Scope = ApiToken.Scope
@@ -65,18 +66,22 @@ class TokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization: Bearer <token>, one token, no spaces")
-        token = token_resolve(parts[1].decode("latin-1"))
         now = timezone.now()
-        if token is None or not token.is_usable(now):
+        found = token_authenticate(parts[1].decode("latin-1"), window=int(now.timestamp() // 60))
+        if found is None:
             raise exceptions.AuthenticationFailed("unknown, expired or revoked token")
+        token, count = found
+        # Counted with the lookup (one round trip); TokenRateThrottle decides on it.
+        request._request._token_count = count  # type: ignore[attr-defined]
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
             # At most one write a minute per token: "last used" is for people, not an access log.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        if Scope.REVIEWER in token.scopes and token.user is not None and token.user.is_active:
-            user = token.user
-            # Audit rows name the token; the actor FK still names the person.
-            user.get_username = lambda: token.label  # type: ignore[method-assign]
-            return user, token
+        if Scope.REVIEWER in token.scopes and token.user_id is not None:
+            user = get_user_model().objects.filter(pk=token.user_id, is_active=True).first()
+            if user is not None:
+                # Audit rows name the token; the actor FK still names the person.
+                user.get_username = lambda: token.label  # type: ignore[method-assign]
+                return user, token
         return TokenPrincipal(token), token
 
     def authenticate_header(self, request: Request) -> str:

@@ -17,12 +17,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from ..apitokens import relaxed_commit
 from ..models import IdempotencyRecord
 from .auth import token_of
 from .problems import IdempotencyConflict, IdempotencyMismatch
@@ -62,7 +63,8 @@ def begin(request: Request) -> IdempotencyRecord | None:
     owner, fp, now = owner_of(request), fingerprint(request), timezone.now()
     lock = now + timedelta(seconds=settings.API_IDEMPOTENCY_LOCK_SECONDS)
     expires = now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS)
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
+        relaxed_commit(cur)
         cur.execute(
             f'INSERT INTO {_TABLE} (owner, "key", fingerprint, method, path, in_flight, response_headers, '  # noqa: S608
             "locked_until, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "

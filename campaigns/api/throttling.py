@@ -34,6 +34,9 @@ class TokenRateThrottle(BaseThrottle):
         scope, limit = found
         now = time.time()
         window = int(now // 60)
+        count = getattr(request._request, "_token_count", None)  # counted by TokenAuthentication
+        if count is not None:
+            return self._decide(request, limit, count, window, now)
         with connection.cursor() as cur:
             cur.execute(
                 f'INSERT INTO {_TABLE} (scope, "window", count) VALUES (%s, %s, 1) '  # noqa: S608
@@ -41,6 +44,9 @@ class TokenRateThrottle(BaseThrottle):
                 [scope, window],
             )
             count = cur.fetchone()[0]
+        return self._decide(request, limit, count, window, now)
+
+    def _decide(self, request: Request, limit: int, count: int, window: int, now: float) -> bool:
         self.reset = max(1, int((window + 1) * 60 - now + 0.999))
         # Kept on the request so every response (not only 429) carries the headers.
         request._rate_limit = (limit, max(0, limit - count), self.reset)  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ class CampaignListView(ListView):
 
     @extend_schema(responses=s.CampaignOutput(many=True), operation_id="campaigns_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.CampaignOutput)
+        return self.list_response(s.CampaignOutput, fast=True)
 
     @extend_schema(
         request=s.CampaignInput, responses={201: s.CampaignOutput}, operation_id="campaigns_create",
@@ -152,7 +152,7 @@ class ActionListView(ListView):
 
     @extend_schema(responses=s.ActionOutput(many=True), operation_id="actions_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.ActionOutput)
+        return self.list_response(s.ActionOutput, fast=True)
 
     @extend_schema(
         request=s.ActionInput, responses={201: s.ActionDetailOutput, 200: s.ActionDetailOutput},
