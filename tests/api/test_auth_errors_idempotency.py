@@ -182,3 +182,32 @@ def test_stale_if_match_is_412(agent):
     assert response.status_code == 412
     assert response.json()["code"] == "precondition_failed"
     assert Campaign.objects.get().description == "v2"
+
+
+def test_a_crash_forgets_the_key_so_the_retry_runs(agent, monkeypatch):
+    from campaigns import services
+    from campaigns.api import views
+
+    def boom(**kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(services, "campaign_create", boom)
+    agent.client.raise_request_exception = False
+    assert agent.post("/api/v1/campaigns/", DRAFT, **{"Idempotency-Key": "k1"}).status_code == 500
+    assert not IdempotencyRecord.objects.exists()
+    monkeypatch.undo()
+    assert views.services.campaign_create is services.campaign_create
+    assert agent.post("/api/v1/campaigns/", DRAFT, **{"Idempotency-Key": "k1"}).status_code == 201
+
+
+def test_stored_answer_and_business_write_commit_together(agent, monkeypatch):
+    """A failure while storing the answer rolls the business write back too: the retry finds nothing done."""
+    from campaigns.api import idempotency
+
+    def fail(record, response):
+        raise RuntimeError("database went away while storing")
+
+    monkeypatch.setattr(idempotency, "finish", fail)
+    agent.client.raise_request_exception = False
+    assert agent.post("/api/v1/campaigns/", DRAFT, **{"Idempotency-Key": "k1"}).status_code == 500
+    assert not Campaign.objects.exists()
