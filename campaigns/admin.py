@@ -265,4 +265,6 @@ class TickLedgerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
 from . import admin_api  # noqa: E402, F401  (API tokens and webhooks)
