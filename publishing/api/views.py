@@ -41,7 +41,7 @@ class AccountListView(ListView):
 
     @extend_schema(responses=s.AccountOutput(many=True), operation_id="accounts_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.AccountOutput)
+        return self.list_response(s.AccountOutput, fast=True)
 
 
 class PostListView(ListView):
@@ -52,7 +52,7 @@ class PostListView(ListView):
 
     @extend_schema(responses=s.PostOutput(many=True), operation_id="posts_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.PostOutput)
+        return self.list_response(s.PostOutput, fast=True)
 
     @extend_schema(
         request=s.PostInput, responses={201: s.PostOutput}, operation_id="posts_create",
@@ -146,7 +146,7 @@ class TargetListView(ListView):
 
     @extend_schema(responses=s.TargetOutput(many=True), operation_id="targets_list")
     def get(self, request: Request) -> Response:
-        return self.list_response(s.TargetOutput)
+        return self.list_response(s.TargetOutput, fast=True)
 
 
 class TargetDetailView(ApiView):
