@@ -45,7 +45,9 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
         return f"coalesce(btrim(c{columns[field]}), '')" if field in columns else "''"
 
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS imp_raw, imp, imp_zones")
+        # The ranking sort and the join with the leads are over the whole file: let them stay in memory.
+        cur.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
+        cur.execute("DROP TABLE IF EXISTS imp_raw, imp_c, imp, imp_zones")
         cur.execute(f"CREATE TEMP TABLE imp_raw (line bigint GENERATED ALWAYS AS IDENTITY (START 2), {raw_cols}) "
                     "ON COMMIT DROP")  # fmt: skip
         try:
@@ -98,21 +100,26 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
                     f"FROM regexp_split_to_table({col('tags')}, '[;,|]') x WHERE btrim(x) <> '') s)")  # fmt: skip
         # One pass: clean and check each row, rank the lines of each person (first line wins) and
         # find the existing lead, so the statements below touch only the rows they change.
+        # Cleaned once into its own table (computed columns are not re-evaluated by the joins and the
+        # sort below), then ranked per person (first line wins) and joined with the existing leads.
         cur.execute(f"""
+            CREATE TEMP TABLE imp_c ON COMMIT DROP AS
+            SELECT line, email_raw, email, {", ".join(TEXT_FIELDS)}, source_ref, score_raw, tags,
+                   encode(sha256(convert_to('email:' || email, 'UTF8')), 'hex') AS identity,
+                   CASE {" ".join(checks)} ELSE NULL END AS reason
+            FROM (SELECT line, {col("email")} AS email_raw, lower({col("email")}) AS email,
+                         {", ".join(f"{col(f)} AS {f}" for f in TEXT_FIELDS)},
+                         {col("source_ref")} AS source_ref, {col("score")} AS score_raw, {tags} AS tags
+                  FROM imp_raw
+                  WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))})) r
+        """)  # noqa: S608 - identifiers are ours, values are parameters or COPY data
+        cur.execute("ANALYZE imp_c")
+        cur.execute("""
             CREATE TEMP TABLE imp ON COMMIT DROP AS
             SELECT c.*, l.id AS lead_id, l.erased_at IS NOT NULL AS erased,
                    CASE WHEN c.reason IS NULL
                         THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.identity ORDER BY c.line) END AS k
-            FROM (SELECT line, email_raw, email, {", ".join(TEXT_FIELDS)}, source_ref, score_raw, tags,
-                         encode(sha256(convert_to('email:' || email, 'UTF8')), 'hex') AS identity,
-                         CASE {" ".join(checks)} ELSE NULL END AS reason
-                  FROM (SELECT line, {col("email")} AS email_raw, lower({col("email")}) AS email,
-                               {", ".join(f"{col(f)} AS {f}" for f in TEXT_FIELDS)},
-                               {col("source_ref")} AS source_ref, {col("score")} AS score_raw, {tags} AS tags
-                        FROM imp_raw
-                        WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))})) r) c
-            LEFT JOIN outreach_lead l ON l.identity_sha256 = c.identity
-        """)  # noqa: S608 - identifiers are ours, values are parameters or COPY data
+            FROM imp_c c LEFT JOIN outreach_lead l ON l.identity_sha256 = c.identity""")
         cur.execute("""
             UPDATE imp SET reason = 'suppressed (' || s.kind || ': ' || s.reason || ')'
             FROM outreach_suppression s
