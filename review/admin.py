@@ -131,7 +131,7 @@ class ExpiredFilter(admin.SimpleListFilter):
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "campaign", "platforms", "author", "waiting", "scheduled_at", "status"]
+    list_display = ["title", "kind", "campaign", "platforms", "author", "waiting", "schedule", "status"]
     list_filter = [StatusFilter, KindFilter, "campaign", PlatformFilter, "author", WaitingFilter, ScheduleFilter,
                    ExpiredFilter]  # fmt: skip
     search_fields = ["title"]
@@ -161,7 +161,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
     def _target(self, item: ReviewItem):
         return KINDS[item.kind].queryset().filter(pk=item.object_id).first()
 
-    @admin.display(description="Schedule (campaign time)")
+    @admin.display(description="Scheduled (campaign time)", ordering="scheduled_at")
     def schedule(self, item: ReviewItem) -> str:
         if not item.scheduled_at:
             return "as soon as approved"
@@ -205,6 +205,9 @@ class ReviewItemAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("review.review") or self.has_approve_permission(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)  # reviewers see the queue in the admin's navigation
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return any(request.user.has_perm(p) for p in APPROVE_PERMISSIONS)

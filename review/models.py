@@ -38,7 +38,8 @@ class ReviewItem(models.Model):
             models.Index(fields=["campaign", "status"], name="reviewitem_campaign"),
         ]
         permissions = [("review", "Can use the review queue")]
-        verbose_name = "review item"
+        verbose_name = "item to review"
+        verbose_name_plural = "items to review"
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.title}"

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from django_q.conf import Conf
 
@@ -37,3 +41,27 @@ def running_campaign(db, author, reviewer_user):
     campaign_services.campaign_approve(campaign=campaign, actor=reviewer_user)
     campaign_services.campaign_start(campaign=campaign, actor=reviewer_user)
     return campaign
+
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # git-ignored
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Playwright driving Debian's Chromium (scripts/test installs it; no browser is ever downloaded)."""
+    if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the live server is another thread.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
