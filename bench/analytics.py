@@ -157,13 +157,25 @@ BARE_ATTRIBUTION = {
         " / sum(power(0.5::float8, extract(epoch FROM c.conv_at - t.occurred_at)::float8 / 604800.0))"
         " OVER (PARTITION BY c.conv_id)"
     ),
-    "position_based": bare_weighted(
-        "CASE WHEN count(*) OVER (PARTITION BY c.conv_id) = 1 THEN 1.0::float8"
-        " WHEN count(*) OVER (PARTITION BY c.conv_id) = 2 THEN 0.5::float8"
-        " WHEN row_number() OVER (PARTITION BY c.conv_id ORDER BY t.occurred_at, t.id) = 1"
-        "   OR row_number() OVER (PARTITION BY c.conv_id ORDER BY t.occurred_at DESC, t.id DESC) = 1 THEN 0.4::float8"
-        " ELSE 0.2::float8 / (count(*) OVER (PARTITION BY c.conv_id) - 2) END"
-    ),
+    "position_based": {
+        **bare_weighted(
+            "CASE WHEN count(*) OVER (PARTITION BY c.conv_id) = 1 THEN 1.0::float8"
+            " WHEN count(*) OVER (PARTITION BY c.conv_id) = 2 THEN 0.5::float8"
+            " WHEN row_number() OVER (PARTITION BY c.conv_id ORDER BY t.occurred_at, t.id)"
+            "   IN (1, count(*) OVER (PARTITION BY c.conv_id)) THEN 0.4::float8"
+            " ELSE 0.2::float8 / (count(*) OVER (PARTITION BY c.conv_id) - 2) END"
+        ),
+        **{
+            f"two_row_numbers_{k}": v
+            for k, v in bare_weighted(
+                "CASE WHEN count(*) OVER (PARTITION BY c.conv_id) = 1 THEN 1.0::float8"
+                " WHEN count(*) OVER (PARTITION BY c.conv_id) = 2 THEN 0.5::float8"
+                " WHEN row_number() OVER (PARTITION BY c.conv_id ORDER BY t.occurred_at, t.id) = 1"
+                "   OR row_number() OVER (PARTITION BY c.conv_id ORDER BY t.occurred_at DESC, t.id DESC) = 1"
+                " THEN 0.4::float8 ELSE 0.2::float8 / (count(*) OVER (PARTITION BY c.conv_id) - 2) END"
+            ).items()
+        },
+    },
 }
 
 
