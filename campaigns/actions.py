@@ -130,3 +130,29 @@ def action_reschedule(*, action: Action, not_before: datetime, actor: Any) -> bo
         action.not_before = not_before
         _log(action, actor=actor, message=f"rescheduled to {not_before.isoformat()}", status=action.status)
     return bool(changed)
+
+
+def action_enqueue_many(*, specs: list[dict[str, Any]], wake: bool = True) -> int:
+    """Enqueue many actions in one INSERT; keys that exist already are left alone (get-or-create).
+
+    Each spec has key, action_type, payload and optionally campaign_id, not_before, priority. Every
+    spec is validated like action_enqueue before anything is written. Returns how many were new.
+    """
+    rows = []
+    now = timezone.now()
+    for spec in specs:
+        type_spec = action_type_spec(spec["action_type"])
+        if type_spec is None:
+            raise ValidationError({"action_type": f"unknown action type {spec['action_type']!r}"})
+        validate_payload(type_spec, spec.get("payload") or {})
+        rows.append(Action(
+            idempotency_key=spec["key"], action_type=spec["action_type"], payload=spec.get("payload") or {},
+            campaign_id=spec.get("campaign_id"), not_before=spec.get("not_before") or now,
+            priority=type_spec.priority if spec.get("priority") is None else spec["priority"],
+            max_attempts=type_spec.max_attempts,
+        ))  # fmt: skip
+    before = Action.objects.filter(idempotency_key__in=[r.idempotency_key for r in rows]).count()
+    Action.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if wake and rows:
+        transaction.on_commit(wake_dispatcher)
+    return len(rows) - before

@@ -81,3 +81,39 @@ def transition(
         audit_record(obj=obj, actor=actor, action=f"{field}:{to}", old=old, new=to, note=note, data=data)
     for key, value in values.items():
         setattr(obj, key, value)
+
+
+def transition_many(
+    model: type[models.Model],
+    pks: list[Any],
+    to: str,
+    *,
+    old: str,
+    actor: Any,
+    note: str = "",
+    updates: dict[str, Any] | None = None,
+    data: dict[Any, dict] | None = None,
+) -> list[Any]:
+    """``transition`` for many rows at once (same old and new status): returns the pks that moved.
+
+    Rows no longer in ``old`` are skipped (the caller reports them as conflicts). One SELECT … FOR
+    UPDATE, one UPDATE and one INSERT of audit rows, whatever the number of rows. ``updates`` may
+    use expressions (F); ``data`` maps a pk to its audit row's data.
+    """
+    if to not in model.TRANSITIONS.get(old, set()):
+        raise InvalidTransition(f"{model._meta.verbose_name}: cannot go from {old} to {to}")
+    with transaction.atomic():
+        moved = list(
+            model._base_manager.select_for_update().filter(pk__in=pks, status=old).values_list("pk", flat=True)
+        )
+        if not moved:
+            return []
+        model._base_manager.filter(pk__in=moved).update(status=to, **(updates or {}))
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+        who = actor_fields(actor)
+        AuditEntry.objects.bulk_create(
+            AuditEntry(content_type=content_type, object_id=str(pk), action=f"status:{to}", old=old, new=to,
+                       note=note, data=(data or {}).get(pk, {}), **who)
+            for pk in moved
+        )  # fmt: skip
+    return moved

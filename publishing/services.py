@@ -9,10 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from campaigns.actions import action_enqueue, action_reschedule
-from campaigns.audit import audit_record, transition
+from campaigns.actions import action_enqueue, action_enqueue_many, action_reschedule
+from campaigns.audit import audit_record, transition, transition_many
 from campaigns.errors import InvalidTransition
 from campaigns.events import event_record
 from campaigns.models import Action, Campaign
@@ -125,21 +126,12 @@ def can_approve(actor: Any, post: Post) -> str | None:
 def post_approve(*, post: Post, actor: Any) -> None:
     """Approve the post exactly as it is now (bound to its SHA-256), then schedule its targets.
 
-    Locks nothing beyond the compare-and-set; enqueues one post_social action per target.
+    The same code as a bulk approval of one; raises InvalidTransition with the reason it refused.
     """
-    refusal = can_approve(actor, post)
-    if refusal:
-        raise InvalidTransition(refusal)
-    sha = post.compute_sha256()
-    if sha != post.content_sha256:  # edited behind the service's back: refuse rather than approve unseen content
-        raise InvalidTransition(f"post {post.pk}: stored hash does not match its content; reload and review again")
-    with transaction.atomic():
-        transition(
-            post, P.APPROVED, actor=actor, data={"sha256": sha, "decision": "approved", "content": post.approved_content()},
-            updates={"approved_sha256": sha, "approved_by": actor, "approved_at": timezone.now(),
-                     "approval_seq": post.approval_seq + 1, "rejection_reason": ""},
-        )  # fmt: skip
-        post_schedule(post=post, actor=actor)
+    refused = post_approve_many(posts=[post], actor=actor)
+    if refused:
+        raise InvalidTransition(refused[post.pk])
+    post.refresh_from_db()
 
 
 def post_request_changes(*, post: Post, actor: Any, comment: str) -> None:
@@ -165,6 +157,58 @@ def approval_expired(post: Post) -> str | None:
     if hours and post.approved_at and post.approved_at < timezone.now() - timedelta(hours=hours):
         return f"approved {post.approved_at:%Y-%m-%d %H:%M} UTC, more than {hours:g} h ago"
     return None
+
+
+def post_approve_many(*, posts: list[Post], actor: Any) -> dict[int, str]:
+    """Approve many posts at once, set-based: same rules as post_approve, a handful of queries in all.
+
+    Each post is approved exactly as it is (bound to its SHA-256), then scheduled; targets due now
+    get their publish actions in one INSERT. Returns {post id: why not} for the posts left alone.
+    """
+    refused: dict[int, str] = {}
+    ok: list[Post] = []
+    for post in posts:
+        reason = can_approve(actor, post)
+        if reason is None and post.compute_sha256() != post.content_sha256:
+            reason = "stored hash does not match its content; reload and review again"
+        if reason is None and post.status != P.PENDING_REVIEW:
+            reason = f"it is {post.status}, not pending review"
+        if reason:
+            refused[post.pk] = reason
+        else:
+            ok.append(post)
+    if not ok:
+        return refused
+    now = timezone.now()
+    by_pk = {p.pk: p for p in ok}
+    with transaction.atomic():
+        approved = transition_many(
+            Post, list(by_pk), P.APPROVED, old=P.PENDING_REVIEW, actor=actor,
+            updates={"approved_sha256": F("content_sha256"), "approved_by": actor, "approved_at": now,
+                     "approval_seq": F("approval_seq") + 1, "rejection_reason": ""},
+            data={pk: {"sha256": p.content_sha256, "decision": "approved", "content": p.approved_content()}
+                  for pk, p in by_pk.items()},
+        )  # fmt: skip
+        refused.update({pk: "changed by someone else meanwhile; reload" for pk in set(by_pk) - set(approved)})
+        when = {pk: by_pk[pk].scheduled_at or now for pk in approved}
+        transition_many(Post, approved, P.SCHEDULED, old=P.APPROVED, actor=actor, note="scheduled on approval")
+        targets = list(
+            PublishTarget.objects.filter(post_id__in=approved, status__in=[T.PENDING, T.FAILED]).values_list(
+                "pk", "post_id", "status", "generation"
+            )
+        )
+        # due_at differs per post: one UPDATE per (old status, time), usually one: "now".
+        groups: dict[tuple[str, datetime], list[int]] = {}
+        for pk, post_id, status, _ in targets:
+            groups.setdefault((status, when[post_id]), []).append(pk)
+        for (status, moment), group in groups.items():
+            transition_many(PublishTarget, group, T.SCHEDULED, old=status, actor=actor, updates={"due_at": moment})
+        action_enqueue_many(specs=[
+            {"key": publish_key(pk, by_pk[post_id].approval_seq + 1, generation), "action_type": "post_social",
+             "payload": {"target_id": pk}, "campaign_id": by_pk[post_id].campaign_id}
+            for pk, post_id, _, generation in targets if when[post_id] <= now
+        ])  # fmt: skip
+    return refused
 
 
 def post_reject(*, post: Post, actor: Any, reason: str) -> None:

@@ -228,6 +228,9 @@ class ReviewItemAdmin(admin.ModelAdmin):
         done = 0
         for kind_name, kind_items in by_kind.items():
             kind = KINDS[kind_name]
+            if decision == "approve" and kind.approve_many:
+                done += self._approve_many(request, kind, kind_items)
+                continue
             objects = kind.queryset().in_bulk([i.object_id for i in kind_items])
             for item in kind_items:
                 obj = objects.get(item.object_id)
@@ -244,6 +247,17 @@ class ReviewItemAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"{done} {spec['verb']}.", messages.SUCCESS)
         return None
+
+    def _approve_many(self, request: HttpRequest, kind, items: list[ReviewItem]) -> int:
+        """Set-based approval (hundreds at once); refusals are reported per item like the others."""
+        objects = kind.queryset().prefetch_related(None).in_bulk([i.object_id for i in items])
+        refused = kind.approve_many([objects[i.object_id] for i in items if i.object_id in objects], request.user)
+        for item in items:
+            reason = refused.get(item.object_id) or (None if item.object_id in objects else "it no longer exists")
+            if reason:
+                self.message_user(request, f"{item}: not approved: {reason}", messages.ERROR)
+        refresh_objects(kind, [i.object_id for i in items])
+        return len(items) - len([i for i in items if refused.get(i.object_id) or i.object_id not in objects])
 
     def _confirmation(self, request: HttpRequest, items: list[ReviewItem], decision: str) -> TemplateResponse:
         spec = DECISIONS[decision]

@@ -29,6 +29,8 @@ class Kind:
     request_changes: Callable[..., None]
     snapshot: Callable[[Any], dict[str, Any]]
     queryset: Callable[[], QuerySet]
+    # Optional set-based approval: (objects, actor) -> {pk: why not}; else approve() one by one.
+    approve_many: Callable[..., dict[Any, str]] | None = None
 
     @property
     def model_class(self) -> type[Model]:
@@ -68,6 +70,7 @@ KINDS: dict[str, Kind] = {
             post=obj, actor=actor, comment=comment),
         snapshot=_post_snapshot,
         queryset=lambda: Post.objects.select_related("campaign", "author").prefetch_related("targets__account"),
+        approve_many=lambda objs, actor: post_services.post_approve_many(posts=objs, actor=actor),
     ),
     "strategy": Kind(
         name="strategy", label="Campaign strategy", model="campaigns.Campaign",
