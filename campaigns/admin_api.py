@@ -19,6 +19,12 @@ class ApiTokenForm(forms.ModelForm):
         model = ApiToken
         fields = ["name", "scopes", "user", "rate_per_minute", "expires_at"]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if ApiToken.Scope.REVIEWER in (data.get("scopes") or []) and not data.get("user") and not self.instance.pk:
+            self.add_error("user", "a reviewer token acts as a person: choose the user")
+        return data
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -49,8 +55,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {queryset.count()} token(s).")
 
 
+class WebhookSubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "event_types", "token", "is_active"]
+
+    def clean_url(self) -> str:
+        from .webhooks_out import DestinationRefused, check_destination
+
+        url = self.cleaned_data["url"]
+        try:
+            check_destination(url)
+        except DestinationRefused as exc:
+            raise forms.ValidationError(str(exc).removeprefix("url: ")) from None
+        return url
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
     list_display = ["name", "url", "event_types", "is_active", "token", "created_at"]
     list_filter = ["is_active"]
     fields = ["name", "url", "event_types", "token", "is_active"]

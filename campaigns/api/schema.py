@@ -32,8 +32,11 @@ ERRORS = {
     "401": "auth: no token, or an unknown, expired or revoked one",
     "403": "auth (scope) or needs_human (approvals, resume, unkill, LIVE)",
     "404": "not_found",
+    "405": "validation: method not allowed here",
+    "406": "validation: the Accept header must allow application/json",
     "409": "conflict: not allowed in the current state, changed concurrently, or the Idempotency-Key is in flight",
     "412": "precondition_failed: If-Match does not match the current ETag",
+    "415": "validation: send application/json",
     "422": "validation: this Idempotency-Key was used with a different request",
     "429": "rate_limited: see Retry-After",
 }
