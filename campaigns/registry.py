@@ -13,7 +13,9 @@ imports none of the apps it runs).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -45,11 +47,19 @@ def action_type_spec(name: str) -> ActionTypeSpec | None:
     )
 
 
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
+
+
 def validate_payload(spec: ActionTypeSpec, payload: dict[str, Any]) -> None:
     """Raise ValidationError naming ``payload.<field>`` for the first thing the schema refuses."""
     if spec.schema is None:
         return
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(spec.schema).iter_errors(payload))
+    validator = _validator(json.dumps(spec.schema, sort_keys=True))
+    if validator.is_valid(payload):  # the common case, without building the error tree
+        return
+    error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
     if error is None:
         return
     path = list(error.absolute_path)

@@ -206,6 +206,8 @@ ATTRIBUTION_HALF_LIFE_DAYS = env_float("ATTRIBUTION_HALF_LIFE_DAYS", 7.0)
 RECONCILE_MIN_AGE_SECONDS = env_float("RECONCILE_MIN_AGE_SECONDS", 120)
 
 # --- Review ---
+# Bulk decisions post one field per selected item: allow a thousand-item approval.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 # Reviewer must differ from the author unless this is set (e.g. a one-person team).
 REVIEW_ALLOW_SELF_APPROVAL = env_bool("REVIEW_ALLOW_SELF_APPROVAL", False)
 # An approval older than this no longer lets content out (0 = approvals never expire).

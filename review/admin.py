@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -19,9 +20,10 @@ from django.utils.html import format_html
 
 from campaigns.adminkit import audit_table, error_text
 from campaigns.errors import TransitionError
+from campaigns.models import Campaign
 
 from . import calendar
-from .index import refresh, refresh_objects
+from .index import refresh, refresh_objects, refresh_status
 from .kinds import KINDS
 from .models import ReviewItem
 from .rendering import content_diff, last_approved_content, post_preview
@@ -69,6 +71,33 @@ class KindFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class CampaignFilter(admin.SimpleListFilter):
+    """Campaign choices as plain (id, name) pairs: no model instances, one light query."""
+
+    title = "campaign"
+    parameter_name = "campaign"
+
+    def lookups(self, request, model_admin):
+        return list(
+            Campaign.objects.exclude(status__in=["completed", "killed"]).order_by("name").values_list("pk", "name")
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(campaign_id=self.value()) if self.value() and self.value().isdigit() else queryset
+
+
+class AuthorFilter(admin.SimpleListFilter):
+    title = "author"
+    parameter_name = "author"
+
+    def lookups(self, request, model_admin):
+        return list(get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+                    .values_list("pk", "username"))  # fmt: skip
+
+    def queryset(self, request, queryset):
+        return queryset.filter(author_id=self.value()) if self.value() and self.value().isdigit() else queryset
 
 
 class PlatformFilter(admin.SimpleListFilter):
@@ -132,8 +161,8 @@ class ExpiredFilter(admin.SimpleListFilter):
 @admin.register(ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "campaign", "platforms", "author", "waiting", "schedule", "status"]
-    list_filter = [StatusFilter, KindFilter, "campaign", PlatformFilter, "author", WaitingFilter, ScheduleFilter,
-                   ExpiredFilter]  # fmt: skip
+    list_filter = [StatusFilter, KindFilter, CampaignFilter, PlatformFilter, AuthorFilter, WaitingFilter,
+                   ScheduleFilter, ExpiredFilter]  # fmt: skip
     search_fields = ["title"]
     ordering = ["submitted_at", "id"]
     list_select_related = ["campaign", "author"]
@@ -256,7 +285,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
             reason = refused.get(item.object_id) or (None if item.object_id in objects else "it no longer exists")
             if reason:
                 self.message_user(request, f"{item}: not approved: {reason}", messages.ERROR)
-        refresh_objects(kind, [i.object_id for i in items])
+        refresh_status(kind, [i.object_id for i in items])
         return len(items) - len([i for i in items if refused.get(i.object_id) or i.object_id not in objects])
 
     def _confirmation(self, request: HttpRequest, items: list[ReviewItem], decision: str) -> TemplateResponse:
