@@ -179,10 +179,11 @@ class Dispatcher:
 
     def run_batch(self, report: DispatchReport | None = None) -> int:
         report = report if report is not None else DispatchReport()
-        if self._stopped(report):
-            return 0
+        # The claim itself skips everything while a global or campaign flag says stop; only an empty
+        # claim needs to ask why (a kill must end a shell dispatcher with its own exit code).
         token, actions = self.claim()
         if not actions:
+            self._stopped(report)
             return 0
         finished = self.run_actions(token, actions, report)
         self._record(token, finished)

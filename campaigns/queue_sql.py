@@ -1,7 +1,8 @@
 """The dispatcher's hot statements in SQL, because each one must be a single round trip.
 
 Claim: ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING *``, so
-picking and marking a batch is one statement (SQLite ≥ 3.35, used by the demo, runs the same
+picking and marking a batch is one statement, control flags included (a global pause or kill, or a
+stopped campaign, claims nothing) (SQLite ≥ 3.35, used by the demo, runs the same
 statement without the lock clause: it serialises writers anyway).
 Finish: on PostgreSQL the status update and the execution-log insert are one statement (a
 data-modifying CTE), and the log rows are written only for the actions this worker still held.
@@ -40,6 +41,7 @@ def claim(*, token: str, now: datetime, locked_until: datetime, limit: int) -> l
                fencing_token = fencing_token + 1, started_at = %s, finished_at = NULL
          WHERE id IN (SELECT id FROM {A}
                        WHERE status IN ('pending', 'retry_wait') AND not_before <= %s
+                         AND NOT EXISTS (SELECT 1 FROM {F} WHERE scope = 'global' AND (paused OR killed))
                          AND (campaign_id IS NULL OR campaign_id NOT IN (
                               SELECT campaign_id FROM {F} WHERE campaign_id IS NOT NULL AND (paused OR killed)))
                        ORDER BY priority, not_before, id LIMIT %s{lock})
