@@ -103,8 +103,8 @@ def query_counts(secret: str) -> dict[int, int]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    def statement(sql: str) -> bool:  # BEGIN/SET LOCAL/COMMIT are not round trips of their own worth counting
-        return not sql.startswith(("BEGIN", "SET", "SAVEPOINT", "RELEASE", "COMMIT"))
+    def statement(sql: str) -> bool:  # transaction control is not a query of its own
+        return not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"))
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
     counts = {}

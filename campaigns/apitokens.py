@@ -104,8 +104,7 @@ def token_authenticate(secret: str, *, window: int) -> tuple[ApiToken, int] | No
         return token, row.count + 1
     sql = _AUTH_SQL.format(tokens=ApiToken._meta.db_table, windows=ThrottleWindow._meta.db_table)
     with transaction.atomic(), connection.cursor() as cur:
-        relaxed_commit(cur)
-        cur.execute(sql, [_sha256(secret), now, window])
+        execute_relaxed(cur, sql, [_sha256(secret), now, window])
         row = cur.fetchone()
     if row is None:
         return None
@@ -115,12 +114,20 @@ def token_authenticate(secret: str, *, window: int) -> tuple[ApiToken, int] | No
     return token, row[9]
 
 
-def relaxed_commit(cursor: Any) -> None:
-    """Inside an atomic block: this transaction's commit does not wait for the WAL flush.
+def execute_relaxed(cursor: Any, sql: str, params: list[Any]) -> None:
+    """Run ``sql`` inside an atomic block whose commit does not wait for the WAL flush.
 
     For rows whose loss in a crash is harmless and which the next synchronous commit flushes anyway
     (WAL is sequential): throttle counters and in-flight idempotency markers. A flush per API request
-    would otherwise cost more than the request itself.
+    would otherwise cost more than the request itself. The SET travels with the statement (one round
+    trip) unless the connection binds parameters on the server, which refuses two statements.
     """
-    if cursor.db.vendor == "postgresql":
+    db = cursor.db
+    if db.vendor != "postgresql":
+        cursor.execute(sql, params)
+    elif db.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
         cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(sql, params)
+    else:
+        cursor.execute("SET LOCAL synchronous_commit = off; " + sql, params)
+        cursor.nextset()

@@ -23,7 +23,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from ..apitokens import relaxed_commit
+from ..apitokens import execute_relaxed
 from ..models import IdempotencyRecord
 from .auth import token_of
 from .problems import IdempotencyConflict, IdempotencyMismatch
@@ -64,8 +64,8 @@ def begin(request: Request) -> IdempotencyRecord | None:
     lock = now + timedelta(seconds=settings.API_IDEMPOTENCY_LOCK_SECONDS)
     expires = now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS)
     with transaction.atomic(), connection.cursor() as cur:
-        relaxed_commit(cur)
-        cur.execute(
+        execute_relaxed(
+            cur,
             f'INSERT INTO {_TABLE} (owner, "key", fingerprint, method, path, in_flight, response_headers, '  # noqa: S608
             "locked_until, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             'ON CONFLICT (owner, "key") DO NOTHING RETURNING id',
