@@ -87,12 +87,14 @@ class Command(BaseCommand):
                                         email=f"{username}@example.com")  # fmt: skip
         group, _ = Group.objects.get_or_create(name="Reviewers" if is_reviewer else "Marketers")
         codenames = ["view_campaign", "change_campaign", "add_campaign", "view_post", "change_post", "add_post",
-                     "view_postreview", "view_action", "view_actionlog", "view_auditentry", "view_lead",
+                     "view_reviewitem", "review", "view_publishtarget", "view_controlflag", "view_tickledger",
+                     "view_action", "view_actionlog", "view_auditentry", "view_lead",
                      "view_socialaccount", "view_channelconfig", "view_template", "change_template", "add_template",
                      "view_sequence", "view_enrollment", "view_suppression", "view_reply", "view_sendattempt",
                      "view_mailbox", "view_espevent"]  # fmt: skip
         if is_reviewer:
-            codenames += ["approve_post", "approve_campaign", "change_action", "approve_template"]
+            codenames += ["approve_post", "approve_campaign", "change_action", "approve_template", "change_controlflag",
+                          "change_publishtarget"]
         group.permissions.set(Permission.objects.filter(codename__in=codenames))
         user.groups.add(group)
         return user, password
