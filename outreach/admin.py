@@ -341,6 +341,21 @@ class SendAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel", "error_class"]
     search_fields = ["idempotency_key", "message_id", "esp_message_id", "to_email"]
     list_select_related = ["lead", "mailbox"]
+    actions = ["reconcile_sent", "reconcile_not_sent"]
+
+    @admin.action(description="Reconcile: it WAS sent (check the mailbox's Sent folder or the ESP log)")
+    def reconcile_sent(self, request, queryset):
+        from .handlers import attempt_reconcile
+
+        apply_service(self, request, queryset, lambda a: attempt_reconcile(attempt=a, actor=request.user,
+                                                                           was_sent=True), "recorded as sent")  # fmt: skip
+
+    @admin.action(description="Reconcile: it was NOT sent, send it again")
+    def reconcile_not_sent(self, request, queryset):
+        from .handlers import attempt_reconcile
+
+        apply_service(self, request, queryset, lambda a: attempt_reconcile(attempt=a, actor=request.user,
+                                                                           was_sent=False), "queued again")  # fmt: skip
 
 
 @admin.register(EspEvent)

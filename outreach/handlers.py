@@ -247,6 +247,42 @@ def send_confirmation(action: Action) -> Outcome:
     return Outcome.ok(f"confirmation sent to lead {lead.pk}")
 
 
+def attempt_reconcile(*, attempt: SendAttempt, actor, was_sent: bool, note: str = "") -> None:
+    """A person decides an outcome-unknown email: it went out (record it as sent, move the sequence on)
+    or it did not (fail the attempt and put the send action back in the queue, which sends once more)."""
+    from campaigns.actions import action_retry
+
+    if attempt.status != A.NEEDS_RECONCILE:
+        from campaigns.errors import InvalidTransition
+
+        raise InvalidTransition(f"attempt {attempt.pk} is {attempt.status}, not needs_reconcile")
+    now = timezone.now()
+    with transaction.atomic():
+        if was_sent:
+            transition(
+                attempt, A.SENT, actor=actor, note=note or "confirmed sent by hand", updates={"finished_at": now}
+            )
+            lead_move(lead=attempt.lead, to=Lead.Status.CONTACTED, actor=actor, note="reconciled: sent")
+            enrollment = Enrollment.objects.select_for_update().filter(lead=attempt.lead, status="active",
+                                                                       sequence__steps=attempt.step).first()  # fmt: skip
+            if (
+                enrollment is not None
+                and attempt.step is not None
+                and enrollment.next_position == attempt.step.position
+            ):
+                enrollment_advance(enrollment=enrollment, actor=actor, touched_at=attempt.created_at,
+                                   note="reconciled: sent")  # fmt: skip
+            event_record(kind="email_sent", campaign=attempt.campaign_id, channel="email", lead_id=attempt.lead_id,
+                         source="outreach", dedupe_key=f"email_sent:{attempt.pk}", occurred_at=attempt.created_at,
+                         data={"message_id": attempt.message_id, "reconciled": True})  # fmt: skip
+            return
+        transition(attempt, A.FAILED, actor=actor, note=note or "confirmed not sent by hand; sending again",
+                   updates={"finished_at": now, "error_class": "not_sent"})  # fmt: skip
+        action = Action.objects.filter(idempotency_key=attempt.action_key).first()
+        if action is not None and action.status in (Action.Status.FAILED, Action.Status.DEAD_LETTER):
+            action_retry(action=action, actor=actor)
+
+
 def process_esp_event(action: Action) -> Outcome:
     """Turn one stored ESP event into touch events, suppressions, replies. Safe to run twice."""
     from .events import esp_event_process
@@ -258,4 +294,4 @@ def process_esp_event(action: Action) -> Outcome:
     return Outcome.ok(result)
 
 
-__all__ = ["process_esp_event", "send_confirmation", "send_email"]
+__all__ = ["attempt_reconcile", "process_esp_event", "send_confirmation", "send_email"]

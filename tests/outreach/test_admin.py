@@ -82,3 +82,12 @@ def test_changelists_render(admin_client, outreach_setup):
         assert admin_client.get(f"/admin/outreach/{model}/").status_code == 200, model
     template = outreach_setup["template"]
     assert admin_client.get(f"/admin/outreach/template/{template.pk}/change/").status_code == 200
+
+
+def test_lead_changelist_query_count_does_not_grow_with_rows(
+    admin_client, running_campaign, django_assert_max_num_queries
+):
+    for i in range(30):
+        lead_upsert(actor="t", campaign=running_campaign, email=f"p{i}@example.com")
+    with django_assert_max_num_queries(12):
+        assert admin_client.get("/admin/outreach/lead/").status_code == 200

@@ -255,3 +255,44 @@ def test_proof_mode_writes_the_email_instead_of_sending(outreach_setup, settings
     assert attempt.status == "sent" and attempt.esp_message_id == "proof"
     artifacts = list((settings.ARTIFACTS_DIR).glob("email-attempt-*.json"))
     assert len(artifacts) == 1 and "List-Unsubscribe-Post" in artifacts[0].read_text()
+
+
+def _unknown_attempt(outreach_setup, live):
+    from outreach.handlers import send_email
+
+    lead = _lead()
+    enrollment_create(lead=lead, sequence=outreach_setup["sequence"], actor="t")
+    _tick(live)
+    action = Action.objects.get(action_type="send_email")
+    SendAttempt.objects.create(idempotency_key=f"{action.idempotency_key}:1", action_key=action.idempotency_key,
+                               campaign=live, lead=lead, step=outreach_setup["step"], status="sending",
+                               to_email=lead.email)  # fmt: skip
+    Dispatcher(worker_id="t").drain()
+    action.refresh_from_db()
+    assert action.status == "failed" and SendAttempt.objects.get().status == "needs_reconcile"
+    assert send_email  # the handler ran through the dispatcher
+    return lead, action
+
+
+def test_reconcile_not_sent_sends_exactly_once_more(outreach_setup, live):
+    from outreach.handlers import attempt_reconcile
+
+    _unknown_attempt(outreach_setup, live)
+    attempt_reconcile(attempt=SendAttempt.objects.get(), actor="rita", was_sent=False)
+    Dispatcher(worker_id="t").drain()
+    assert len(mail.outbox) == 1
+    assert sorted(SendAttempt.objects.values_list("status", flat=True)) == ["failed", "sent"]
+    Dispatcher(worker_id="t").drain()
+    assert len(mail.outbox) == 1
+
+
+def test_reconcile_sent_moves_the_sequence_on_without_sending(outreach_setup, live):
+    from outreach.handlers import attempt_reconcile
+
+    lead, _ = _unknown_attempt(outreach_setup, live)
+    attempt_reconcile(attempt=SendAttempt.objects.get(), actor="rita", was_sent=True)
+    assert mail.outbox == []
+    assert SendAttempt.objects.get().status == "sent"
+    assert Enrollment.objects.get().status == "completed"
+    lead.refresh_from_db()
+    assert lead.status == "contacted"
