@@ -26,7 +26,7 @@ from . import calendar
 from .index import refresh, refresh_objects, refresh_status
 from .kinds import KINDS
 from .models import ReviewItem
-from .rendering import content_diff, last_approved_content, post_preview
+from .rendering import content_diff, current_content, last_approved_content, post_preview
 
 PENDING = "pending_review"
 DECISIONS = {
@@ -207,6 +207,9 @@ class ReviewItemAdmin(admin.ModelAdmin):
         if item.kind == "strategy":
             return format_html('<pre style="white-space:pre-wrap">{}</pre><p>Channels: {}</p>', obj.strategy,
                                ", ".join(obj.channels))  # fmt: skip
+        if item.kind == "template":
+            return format_html('<p><strong>Subject:</strong> {}</p><pre style="white-space:pre-wrap">{}</pre>',
+                               obj.subject, obj.body_text)  # fmt: skip
         return format_html("<pre>{}</pre>", str(obj))
 
     @admin.display(description="Changes since the last approval")
@@ -214,9 +217,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
         obj = self._target(item)
         if obj is None:
             return "—"
-        current = obj.approved_content() if item.kind == "post" else {"strategy": obj.strategy,
-                                                                      "channels": sorted(obj.channels)}  # fmt: skip
-        return content_diff(last_approved_content(obj), current)
+        return content_diff(last_approved_content(obj), current_content(item.kind, obj))
 
     @admin.display(description="History (every decision, with its content hash)")
     def history(self, item: ReviewItem) -> str:

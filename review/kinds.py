@@ -14,7 +14,10 @@ from django.apps import apps
 from django.db.models import Model, QuerySet
 
 from campaigns import services as campaign_services
+from campaigns.errors import InvalidTransition
 from campaigns.models import Campaign
+from outreach import sequences as template_services
+from outreach.models import Template
 from publishing import services as post_services
 from publishing.models import Post
 
@@ -61,6 +64,22 @@ def _campaign_snapshot(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def _template_snapshot(template: Template) -> dict[str, Any]:
+    return {
+        "title": template.name,
+        "campaign_id": template.campaign_id,
+        "platforms": "email",
+        "author_id": None,  # templates record no author yet
+        "status": template.status,
+        "scheduled_at": None,
+        "content_sha256": template.compute_sha256(),
+    }
+
+
+def _template_changes(template: Template, actor: Any, comment: str) -> None:
+    raise InvalidTransition("templates cannot be sent back as drafts yet: reject with the comment as the reason")
+
+
 KINDS: dict[str, Kind] = {
     "post": Kind(
         name="post", label="Social post", model="publishing.Post",
@@ -80,6 +99,14 @@ KINDS: dict[str, Kind] = {
             campaign=obj, actor=actor, comment=comment),
         snapshot=_campaign_snapshot,
         queryset=lambda: Campaign.objects.all(),
+    ),
+    "template": Kind(
+        name="template", label="Email template", model="outreach.Template",
+        approve=lambda obj, actor: template_services.template_approve(template=obj, actor=actor),
+        reject=lambda obj, actor, reason: template_services.template_reject(template=obj, actor=actor, reason=reason),
+        request_changes=_template_changes,
+        snapshot=_template_snapshot,
+        queryset=lambda: Template.objects.select_related("campaign"),
     ),
 }  # fmt: skip
 

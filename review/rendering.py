@@ -83,6 +83,15 @@ def post_preview(post: Post) -> SafeString:
     )
 
 
+def current_content(kind: str, obj) -> dict:
+    """What an approval of this kind is bound to, in the shape its approval audit row keeps."""
+    if kind == "post":
+        return obj.approved_content()
+    if kind == "strategy":
+        return {"strategy": obj.strategy, "channels": sorted(obj.channels)}
+    return {"subject": obj.subject, "text": obj.body_text, "html": obj.body_html}
+
+
 def last_approved_content(obj) -> dict | None:
     entry = audit_trail(obj).filter(data__decision="approved").order_by("-created_at").first()
     return entry.data.get("content") if entry else None

@@ -177,3 +177,21 @@ def test_dashboard_on_the_admin_index(client, running_campaign, author, reviewer
     client.force_login(reviewer_user)
     page = client.get(reverse("admin:index")).content.decode()
     assert 'id="review-dashboard"' in page and "Waiting for review" in page
+
+
+def test_email_templates_are_reviewed_in_the_same_queue(client, running_campaign, author, reviewer_user):
+    from outreach.sequences import template_create, template_submit
+
+    reviewer_user.user_permissions.add(Permission.objects.get(codename="approve_template"))
+    template = template_create(campaign=running_campaign, actor=author, name="Intro",
+                               subject="Hello {{ first_name }}", body_text="We met at the fair.")  # fmt: skip
+    template_submit(template=template, actor=author)
+    client.force_login(type(reviewer_user).objects.get(pk=reviewer_user.pk))
+    page = client.get(reverse(QUEUE), {"kind": "template"}).content.decode()
+    assert "Intro" in page and "Email template" in page
+    item = item_of(template, "template")
+    detail = client.get(reverse("admin:review_reviewitem_change", args=[item.pk])).content.decode()
+    assert "Hello {{ first_name }}" in detail
+    decide(client, [item], "approve")
+    template.refresh_from_db()
+    assert template.status == "approved" and template.approved_sha256 == template.compute_sha256()
