@@ -102,12 +102,15 @@ def main() -> None:
 
     deliveries = fake.deliveries()
     fake.stop()
-    stuck = Action.objects.filter(status="in_progress").count() + PublishTarget.objects.exclude(
-        status__in=["published", "failed", "needs_reconcile"]
-    ).count()
+    stuck = (
+        Action.objects.filter(status="in_progress").count()
+        + PublishTarget.objects.exclude(status__in=["published", "failed", "needs_reconcile"]).count()
+    )
     published = PublishTarget.objects.filter(status="published").count()
     lost = args.trials - sum(1 for n in deliveries.values() if n >= 1)
-    print(f"crash_matrix: {args.trials} trials in {time.monotonic() - started:.0f} s, seed {args.seed}; points {counts}")
+    print(
+        f"crash_matrix: {args.trials} trials in {time.monotonic() - started:.0f} s, seed {args.seed}; points {counts}"
+    )
     print(f"  deliveries per key: max {max(deliveries.values())} (must be 1), "
           f"keys delivered {len(deliveries)}/{args.trials}, lost {lost}")  # fmt: skip
     print(f"  targets published {published}/{args.trials}; stuck items {stuck} (must be 0)")

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from campaigns.adminkit import apply_service, audit_table, reason_action
+from campaigns.models import Campaign
 
 from . import services
 from .models import Post, PublishTarget, SocialAccount
@@ -61,6 +63,21 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description="Audit trail")
     def audit(self, obj: Post) -> str:
         return audit_table(obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Times are entered and shown in the post's campaign time zone, not the server's."""
+        campaign = None
+        if object_id:
+            campaign = Campaign.objects.filter(posts__pk=object_id).first()
+        elif request.method == "POST" and request.POST.get("campaign", "").isdigit():
+            campaign = Campaign.objects.filter(pk=request.POST["campaign"]).first()
+        if campaign is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        extra_context = {**(extra_context or {}), "subtitle": f"Times in {campaign.timezone}"}
+        with timezone.override(campaign.tz):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # A TemplateResponse renders lazily: render it while the campaign's zone is active.
+            return response.render() if hasattr(response, "render") else response
 
     def save_model(self, request: HttpRequest, obj: Post, form, change: bool) -> None:
         # Through the service: an edit of approved content voids the approval (DESIGN.md).

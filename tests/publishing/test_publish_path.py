@@ -217,3 +217,24 @@ def test_review_queue_lists_pending_posts_with_few_queries(
     with django_assert_max_num_queries(10):
         page = client.get(reverse(CHANGELIST))
     assert pending_post.title in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_post_times_are_entered_and_shown_in_the_campaign_time_zone(client, running_campaign, author):
+    import datetime as dt
+
+    grant(author, "change_post", "view_post")
+    client.force_login(author)
+    post = services.post_create(campaign=running_campaign, author=author, title="tz", body="x",
+                                accounts=[AccountFactory()])  # fmt: skip
+    url = reverse("admin:publishing_post_change", args=[post.pk])
+    form = {"campaign": running_campaign.pk, "title": "tz", "body": "x", "media_urls": "[]", "link_url": "",
+            "scheduled_at_0": "2026-03-30", "scheduled_at_1": "09:00:00",
+            "targets-TOTAL_FORMS": "1", "targets-INITIAL_FORMS": "1", "targets-MIN_NUM_FORMS": "0",
+            "targets-MAX_NUM_FORMS": "1000", "targets-0-id": post.targets.get().pk, "targets-0-post": post.pk}  # fmt: skip
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    post.refresh_from_db()
+    assert post.scheduled_at == dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.UTC)  # 09:00 CEST
+    page = client.get(url).content.decode()
+    assert 'value="09:00:00"' in page and "Times in Europe/Berlin" in page
