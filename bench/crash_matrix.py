@@ -31,6 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     setup()
     sys.path.insert(0, str(ROOT))
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from django.db import connection
@@ -38,7 +39,6 @@ def main() -> None:
     from campaigns import services as campaign_services
     from campaigns.controls import control_set
     from campaigns.models import Action, Campaign
-    from django.conf import settings
     from publishing import services
     from publishing.models import PublishTarget, SocialAccount
     from tests.fakes.x_api import FakeX
