@@ -141,7 +141,9 @@ def main() -> None:
     assert approved == args.approve, approved
 
     # Bare SQL: the same state changes and audit rows for the next 1,000, with no checks.
-    next_ids = list(Post.objects.filter(status="pending_review").order_by("id").values_list("pk", flat=True)[: args.approve])
+    next_ids = list(
+        Post.objects.filter(status="pending_review").order_by("id").values_list("pk", flat=True)[: args.approve]
+    )
     started = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute("UPDATE publishing_post SET status = 'scheduled', approved_sha256 = content_sha256, "
