@@ -26,6 +26,8 @@ STATUS_COLOURS = {
     "pending": "#9e9e9e", "scheduled": "#1e88e5", "publishing": "#fb8c00", "published": "#43a047",
     "failed": "#e53935", "needs_reconcile": "#8e24aa", "cancelled": "#616161",
 }  # fmt: skip
+# Accounts whose posts will not go out until someone reconnects them (or a refresh succeeds).
+UNHEALTHY = ("revoked", "refresh_failed")
 POST_COLOURS = {"draft": "#bdbdbd", "pending_review": "#fdd835", "rejected": "#e53935"}
 
 
@@ -72,7 +74,8 @@ def context(request: HttpRequest) -> dict:
             {"platform": t.account.platform, "status": t.status,
              "colour": STATUS_COLOURS.get(t.status, "#9e9e9e") if post.status in ("approved", "scheduled")
              else POST_COLOURS.get(post.status, "#9e9e9e"),
-             "label": t.status if post.status in ("approved", "scheduled") else post.status}
+             "label": t.status if post.status in ("approved", "scheduled") else post.status,
+             "unhealthy": t.account.token_status in UNHEALTHY}
             for t in post.targets.all() if not platform or t.account.platform == platform
         ]  # fmt: skip
         by_day[local.date()].append({"post": post, "time": local.strftime("%H:%M"), "chips": chips,

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from campaigns.models import Action
 from campaigns.outcomes import Outcome
-from publishing.models import Post
+from publishing.models import Post, PublishTarget
 from publishing.services import approval_expired, post_expire_approval
 
+from .calendar import UNHEALTHY
 from .index import refresh
 from .models import ReviewItem
 
@@ -72,12 +73,40 @@ def alert_waiting(*, now=None) -> int:
     return len(waiting)
 
 
+def alert_unhealthy_accounts(*, now=None, horizon_hours: float = 48) -> int:
+    """Tell each campaign owner which of their posts due soon sit on an account needing reconnection."""
+    now = now or timezone.now()
+    targets = (
+        PublishTarget.objects.filter(status__in=["pending", "scheduled"], account__token_status__in=UNHEALTHY)
+        .filter(Q(due_at__range=(now, now + timedelta(hours=horizon_hours)))
+                | Q(due_at__isnull=True, post__scheduled_at__range=(now, now + timedelta(hours=horizon_hours))))
+        .select_related("post__campaign__owner", "account")
+    )  # fmt: skip
+    by_owner: dict[str, list[str]] = {}
+    for t in targets:
+        owner = t.post.campaign.owner
+        if owner and owner.email:
+            when = t.due_at or t.post.scheduled_at
+            by_owner.setdefault(owner.email, []).append(
+                f"- {t.post.title} on {t.account} ({t.account.token_status}), due {when:%Y-%m-%d %H:%M} UTC"
+            )
+    for email, lines in by_owner.items():
+        send_mail(subject=f"{len(lines)} post(s) due soon are on accounts that need reconnecting",
+                  message="Reconnect these accounts in the admin (Publishing → Social accounts → Connect) "
+                          "or the posts will not go out:\n\n" + "\n".join(lines),
+                  from_email=None, recipient_list=[email])  # fmt: skip
+    return sum(len(v) for v in by_owner.values())
+
+
 def review_sweep(action: Action) -> Outcome:
     expired = expire_approvals()
     refresh()
     alerted = alert_waiting()
-    return Outcome.ok(f"{expired} approval(s) expired, {alerted} waiting item(s) reported",
-                      result={"expired": expired, "alerted": alerted})  # fmt: skip
+    unhealthy = alert_unhealthy_accounts()
+    return Outcome.ok(
+        f"{expired} approval(s) expired, {alerted} waiting item(s) and {unhealthy} post(s) on unhealthy accounts reported",
+        result={"expired": expired, "alerted": alerted, "unhealthy": unhealthy},
+    )
 
 
 def review_sweep_task() -> str:

@@ -195,3 +195,26 @@ def test_email_templates_are_reviewed_in_the_same_queue(client, running_campaign
     decide(client, [item], "approve")
     template.refresh_from_db()
     assert template.status == "approved" and template.approved_sha256 == template.compute_sha256()
+
+
+def test_posts_on_unhealthy_accounts_show_in_the_calendar_and_the_owner_is_told(client, running_campaign, author,
+                                                                                reviewer_user):  # fmt: skip
+    from publishing.models import SocialAccount
+    from review.sweep import alert_unhealthy_accounts
+
+    author.email = "owner@example.com"
+    author.save()
+    running_campaign.owner = author
+    running_campaign.save()
+    soon = timezone.now() + timedelta(hours=5)
+    post = make_post(running_campaign, author, body="due soon", scheduled_at=soon)
+    services.post_approve(post=post, actor=reviewer_user)
+    SocialAccount.objects.filter(targets__post=post).update(token_status="revoked")
+    client.force_login(reviewer_user)
+    local = timezone.localtime(soon, running_campaign.tz)
+    page = client.get(reverse("admin:review_calendar"), {"date": local.date().isoformat(), "view": "week",
+                                                         "campaign": running_campaign.pk}).content.decode()  # fmt: skip
+    assert "⚠ reconnect mastodon" in page
+    assert alert_unhealthy_accounts() == 1
+    (message,) = mail.outbox
+    assert message.to == ["owner@example.com"] and "due soon" in message.body and "revoked" in message.body
