@@ -93,8 +93,14 @@ class Command(BaseCommand):
                      "view_sequence", "view_enrollment", "view_suppression", "view_reply", "view_sendattempt",
                      "view_mailbox", "view_espevent"]  # fmt: skip
         if is_reviewer:
-            codenames += ["approve_post", "approve_campaign", "change_action", "approve_template", "change_controlflag",
-                          "change_publishtarget"]
+            codenames += [
+                "approve_post",
+                "approve_campaign",
+                "change_action",
+                "approve_template",
+                "change_controlflag",
+                "change_publishtarget",
+            ]
         group.permissions.set(Permission.objects.filter(codename__in=codenames))
         user.groups.add(group)
         return user, password
