@@ -14,7 +14,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/v1/", include("config.api_urls")),
     path("", include("analytics.urls")),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("outreach.anymail_urls")),  # anymail's URLs; unreadable bodies are a 400
     path("", include("outreach.urls")),
 ]
 

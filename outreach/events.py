@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from typing import Any
 
 from django.core.mail import send_mail
@@ -33,6 +34,17 @@ TOUCH_KINDS = {
 }
 HEADERS_KEPT = ("Message-ID", "In-Reply-To", "References", "Auto-Submitted", "X-Autoreply", "X-Autorespond",
                 "Precedence", "From", "To", "Subject", "Date")  # fmt: skip
+
+
+_seen = threading.local()
+
+
+def reset_receivers() -> None:
+    _seen.ran = False
+
+
+def receivers_ran() -> bool:
+    return getattr(_seen, "ran", False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,6 +90,7 @@ def esp_event_store(*, esp: str, kind: str, event_id: str, event_type: str, mess
 
 
 def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    _seen.ran = True
     payload = _jsonable({
         "event_type": event.event_type, "timestamp": event.timestamp, "message_id": event.message_id,
         "recipient": event.recipient, "metadata": event.metadata, "tags": event.tags,
@@ -90,6 +103,7 @@ def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
 
 
 def on_inbound(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    _seen.ran = True
     message = event.message
     headers = {name: str(message[name]) for name in HEADERS_KEPT if message and message[name] is not None}
     from_addr = message.from_email.addr_spec if message and message.from_email else ""

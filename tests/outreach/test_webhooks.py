@@ -193,3 +193,10 @@ def test_return_date_forms():
     assert return_date("abwesend bis 03.12.2026", today=today) == date(2026, 12, 3)
     assert return_date("away until January 5", today=today) == date(2027, 1, 5)
     assert return_date("I am away", today=today) is None
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"signature": {}}', b""])
+def test_garbage_is_a_400_and_stores_nothing(client, body):
+    response = client.post("/anymail/mailgun/tracking/", data=body, content_type="application/json", **AUTH)
+    assert 400 <= response.status_code < 500
+    assert not EspEvent.objects.exists()
