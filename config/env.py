@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import environ
@@ -78,9 +79,13 @@ def secret_key(*, production: bool, var_dir: Path) -> str:
         return value
     if production:
         raise ImproperlyConfigured("SECRET_KEY: required when DJANGO_ENV=production")
-    path = var_dir / "secret_key"
+    return generated_once(var_dir / "secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def generated_once(path: Path, make: Callable[[], str]) -> str:
+    """A development secret: written once (mode 600) and read back on every later start."""
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two processes starting at once must not each write their own key.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -88,7 +93,7 @@ def secret_key(*, production: bool, var_dir: Path) -> str:
             pass
         else:
             with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(50))
+                fh.write(make())
     return path.read_text().strip()
 
 
@@ -104,17 +109,7 @@ def field_encryption_keys(*, production: bool, var_dir: Path) -> list[str]:
     if not raw:
         if production:
             raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS: required when DJANGO_ENV=production")
-        path = var_dir / "field_encryption_key"
-        if not path.exists():
-            var_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(Fernet.generate_key().decode())
-        raw = path.read_text().strip()
+        raw = generated_once(var_dir / "field_encryption_key", lambda: Fernet.generate_key().decode())
     keys = [k.strip() for k in raw.split(",") if k.strip()]
     for position, key in enumerate(keys, start=1):
         try:
