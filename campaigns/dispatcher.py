@@ -240,3 +240,20 @@ class Dispatcher:
             if not self.run_batch(report):
                 break
         return report
+
+
+# Distinct exit code when the kill switch stopped a shell dispatcher, so a supervisor does not restart it.
+EXIT_KILLED = 3
+
+
+def run_loop(dispatcher: Dispatcher, *, once: bool, sleep: float, write: Callable[[str], object]) -> None:
+    """Drain, report, sleep, again; or once. Exits with EXIT_KILLED when the kill switch is on."""
+    while True:
+        report = dispatcher.drain()
+        if report.claimed or once or report.killed:
+            write(str(report))
+        if report.killed:
+            raise SystemExit(EXIT_KILLED)
+        if once:
+            return
+        time.sleep(sleep)

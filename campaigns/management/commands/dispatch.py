@@ -1,11 +1,6 @@
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.dispatcher import Dispatcher
-
-# Distinct exit code when the kill switch stopped the dispatcher, so a supervisor does not restart it.
-EXIT_KILLED = 3
+from campaigns.dispatcher import Dispatcher, run_loop
 
 
 class Command(BaseCommand):
@@ -22,13 +17,6 @@ class Command(BaseCommand):
             raise CommandError("--batch-size: must be at least 1")
         if sleep <= 0:
             raise CommandError("--sleep: must be greater than 0")
-        dispatcher = Dispatcher(worker_id=worker_id, batch_size=batch_size)
-        while True:
-            report = dispatcher.drain()
-            if report.claimed or once or report.killed:
-                self.stdout.write(str(report))
-            if report.killed:
-                raise SystemExit(EXIT_KILLED)
-            if once:
-                return
-            time.sleep(sleep)
+        run_loop(
+            Dispatcher(worker_id=worker_id, batch_size=batch_size), once=once, sleep=sleep, write=self.stdout.write
+        )

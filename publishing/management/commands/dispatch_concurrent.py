@@ -1,12 +1,9 @@
 """The dispatcher with outbound calls on threads (publishing.worker): for workers that mostly wait on the network."""
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
+from campaigns.dispatcher import run_loop
 from publishing.worker import ConcurrentDispatcher
-
-EXIT_KILLED = 3  # as manage.py dispatch: a supervisor must not restart a killed worker
 
 
 class Command(BaseCommand):
@@ -28,12 +25,4 @@ class Command(BaseCommand):
             raise CommandError("--sleep: must be greater than 0")
         with ConcurrentDispatcher(threads=threads, per_account=per_account, worker_id=worker_id,
                                   batch_size=batch_size or 4 * threads) as dispatcher:  # fmt: skip
-            while True:
-                report = dispatcher.drain()
-                if report.claimed or once or report.killed:
-                    self.stdout.write(str(report))
-                if report.killed:
-                    raise SystemExit(EXIT_KILLED)
-                if once:
-                    return
-                time.sleep(sleep)
+            run_loop(dispatcher, once=once, sleep=sleep, write=self.stdout.write)
