@@ -14,6 +14,8 @@ from campaigns.audit import audit_record
 from campaigns.channels import Channel
 from campaigns.events import event_record
 from campaigns.models import Campaign
+from outreach.models import Lead
+from outreach.services import lead_move
 
 from .models import Conversion, SpendEntry
 from .rollups import mark_dirty
@@ -72,8 +74,8 @@ def conversion_record(
 ) -> Conversion:
     """Record a conversion (admin or API) and append its ``conversion`` event, once.
 
-    The lead's own status is outreach's to change; this only records the value for rollups and
-    attribution. ValidationError names the field.
+    The lead is moved to ``qualified`` through ``outreach.services.lead_move`` when its state machine
+    allows it (from ``replied``); otherwise only the value is recorded. ValidationError names the field.
     """
     if kind not in Conversion.Kind.values:
         raise ValidationError({"kind": f"must be one of {', '.join(Conversion.Kind.values)}"})
@@ -94,5 +96,10 @@ def conversion_record(
         )  # fmt: skip
         Conversion.objects.filter(pk=conversion.pk).update(event_id=event.pk)
         conversion.event_id = event.pk
-        audit_record(obj=conversion, actor=actor, action="conversion:recorded", note=f"{kind} {value}")
+        # The lead's status is outreach's: move it through its service, if its machine allows.
+        moved = lead_move(
+            lead=lead, to=Lead.Status.QUALIFIED, actor=actor, note=f"conversion {conversion.pk}: {kind} {value}"
+        )
+        audit_record(obj=conversion, actor=actor, action="conversion:recorded",
+                     note=f"{kind} {value}" + ("; lead qualified" if moved else f"; lead stays {lead.status}"))  # fmt: skip
     return conversion

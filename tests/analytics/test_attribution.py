@@ -135,3 +135,17 @@ def test_a_negative_conversion_value_is_refused_naming_the_field():
     with pytest.raises(ValidationError) as exc:
         services.conversion_record(lead=lead, value=Decimal("-5"), actor="t")
     assert "value" in exc.value.message_dict
+
+
+def test_a_conversion_qualifies_a_replied_lead_through_outreach_and_leaves_a_new_one_alone():
+    from campaigns.audit import audit_trail
+
+    replied = Lead.objects.create(email="r@example.com", identity_sha256="c" * 64, status="replied")
+    fresh = Lead.objects.create(email="f@example.com", identity_sha256="d" * 64)
+    services.conversion_record(lead=replied, value=Decimal("10"), actor="t")
+    services.conversion_record(lead=fresh, value=Decimal("10"), actor="t")
+    replied.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (replied.status, fresh.status) == ("qualified", "new")
+    assert audit_trail(replied).filter(new="qualified").exists()
+    assert Event.objects.filter(kind="conversion").count() == 2
