@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.actions import action_enqueue
+from campaigns.audit import audit_trail
 from campaigns.dispatcher import Dispatcher
 from campaigns.models import Action, Campaign, ControlFlag
 from publishing import services
@@ -79,3 +80,22 @@ def test_target_page_shows_the_timeline(admin_client, running_campaign, author, 
     page = admin_client.get(reverse("admin:publishing_publishtarget_change", args=[target.pk])).content.decode()
     for needle in ("status:approved", "enqueued", "status:publishing", "attempt 1: succeeded", "status:published"):
         assert needle in page, needle
+
+
+def test_campaign_add_form_creates_through_the_service_and_names_bad_fields(admin_client):
+    url = reverse("admin:campaigns_campaign_add")
+    form = {
+        "name": "Winter", "slug": "winter", "channels": '["email", "x"]', "timezone": "Mars/Base",
+        "target_clients": 0, "target_mrr": 0, "max_emails_per_day": 50, "max_outreach_per_day": 100,
+        "objective": "leads", "kpi_targets": "{}", "channel_configs-TOTAL_FORMS": "0",
+        "channel_configs-INITIAL_FORMS": "0", "channel_configs-MIN_NUM_FORMS": "0", "channel_configs-MAX_NUM_FORMS": "10",
+    }  # fmt: skip
+    page = admin_client.post(url, form)
+    assert page.status_code == 200 and "not an IANA time zone name" in page.content.decode()
+    assert not Campaign.objects.filter(name="Winter").exists()
+    response = admin_client.post(url, {**form, "timezone": "Europe/Paris"})
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(name="Winter")
+    assert (campaign.status, campaign.mode, campaign.timezone) == ("draft", "proof", "Europe/Paris")
+    assert campaign.channels == ["email", "x"]
+    assert audit_trail(campaign).filter(action="created", actor_label="root").exists()
