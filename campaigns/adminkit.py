@@ -46,12 +46,16 @@ def audit_table(obj: Model, limit: int = 50) -> str:
     rows = audit_trail(obj)[:limit]
     body = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        ((e.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"), e.actor_label, e.action, e.old, e.new, e.note) for e in rows),
-    )
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+        (
+            (e.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"), e.actor_label, e.action, e.old, e.new, e.note,
+             str(e.data.get("sha256", ""))[:12])
+            for e in rows
+        ),
+    )  # fmt: skip
     return format_html(
         '<table class="audit"><thead><tr><th>When</th><th>Who</th><th>What</th><th>From</th><th>To</th>'
-        "<th>Note</th></tr></thead><tbody>{}</tbody></table>",
+        "<th>Note</th><th>Content hash</th></tr></thead><tbody>{}</tbody></table>",
         body,
     )
 

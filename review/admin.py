@@ -224,6 +224,10 @@ class ReviewItemAdmin(admin.ModelAdmin):
         obj = self._target(item)
         return audit_table(obj) if obj is not None else "—"
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "has_approve_permission": self.has_approve_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

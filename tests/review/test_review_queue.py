@@ -218,3 +218,18 @@ def test_posts_on_unhealthy_accounts_show_in_the_calendar_and_the_owner_is_told(
     assert alert_unhealthy_accounts() == 1
     (message,) = mail.outbox
     assert message.to == ["owner@example.com"] and "due soon" in message.body and "revoked" in message.body
+
+
+def test_item_page_offers_the_decisions_to_reviewers_only(client, running_campaign, author, reviewer_user):
+    post = make_post(running_campaign, author)
+    item = item_of(post)
+    url = reverse("admin:review_reviewitem_change", args=[item.pk])
+    client.force_login(reviewer_user)
+    page = client.get(url).content.decode()
+    assert 'id="decide-this"' in page and post.content_sha256[:12] in page  # the history shows the hash
+    confirm = client.post(reverse(QUEUE), {"action": "approve", "_selected_action": [item.pk]}).content.decode()
+    assert 'id="confirm-decision"' in confirm
+    viewer = type(author).objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="review"))
+    client.force_login(viewer)
+    assert 'id="decide-this"' not in client.get(url).content.decode()
