@@ -215,12 +215,15 @@ class Template(models.Model):
     S = Status
     TRANSITIONS: dict[str, set[str]] = {
         S.DRAFT: {S.PENDING_REVIEW},
-        S.PENDING_REVIEW: {S.APPROVED, S.REJECTED},
+        S.PENDING_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT},  # → draft: the reviewer asked for changes
         S.REJECTED: {S.DRAFT},
         S.APPROVED: {S.PENDING_REVIEW},  # an edit voids the approval
     }
 
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="outreach_templates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField(max_length=200)
     subject = models.CharField(max_length=300, blank=True)
     body_text = models.TextField()

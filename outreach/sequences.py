@@ -94,7 +94,7 @@ def template_create(*, campaign: Any, actor: Any, **fields: Any) -> Template:
     unknown = set(fields) - TEMPLATE_FIELDS
     if unknown:
         raise ValidationError({name: "not a template field" for name in sorted(unknown)})
-    template = Template(campaign=campaign, **fields)
+    template = Template(campaign=campaign, author=actor if getattr(actor, "pk", None) else None, **fields)
     template.content_sha256 = template.compute_sha256()
     template.full_clean(exclude=["content_sha256"])
     with transaction.atomic():
@@ -127,20 +127,47 @@ def template_submit(*, template: Template, actor: Any) -> None:
     transition(template, T.PENDING_REVIEW, actor=actor)
 
 
+def _review_refusal(template: Template, actor: Any) -> str | None:
+    """Why ``actor`` may not decide on ``template`` (the same rules as posts), else None."""
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm("outreach.approve_template"):
+        return "you need the 'approve outreach templates' permission"
+    if template.author_id and template.author_id == actor.pk and not settings.REVIEW_ALLOW_SELF_APPROVAL:
+        return "the author of a template cannot approve it; ask another reviewer"
+    return None
+
+
 def template_approve(*, template: Template, actor: Any) -> None:
-    """Approve the exact current content (its SHA-256). Needs ``outreach.approve_template``."""
-    if hasattr(actor, "has_perm") and not actor.has_perm("outreach.approve_template"):
-        raise InvalidTransition("you need the 'approve outreach templates' permission")
+    """Approve the exact current content (its SHA-256). Needs ``outreach.approve_template``; not the author."""
+    refusal = _review_refusal(template, actor)
+    if refusal:
+        raise InvalidTransition(refusal)
     sha = template.compute_sha256()
+    content = {"subject": template.subject, "text": template.body_text, "html": template.body_html}
     transition(template, T.APPROVED, actor=actor, note=f"sha256 {sha}",
+               data={"sha256": sha, "decision": "approved", "content": content},
                updates={"approved_sha256": sha, "content_sha256": sha, "approved_at": timezone.now(),
-                        "approved_by": actor if hasattr(actor, "pk") else None, "rejection_reason": ""})  # fmt: skip
+                        "approved_by": actor, "rejection_reason": ""})  # fmt: skip
 
 
 def template_reject(*, template: Template, actor: Any, reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": "required — say what has to change"})
-    transition(template, T.REJECTED, actor=actor, note=reason, updates={"rejection_reason": reason})
+    refusal = _review_refusal(template, actor)
+    if refusal:
+        raise InvalidTransition(refusal.replace("approve it", "review it"))
+    transition(template, T.REJECTED, actor=actor, note=reason, updates={"rejection_reason": reason},
+               data={"decision": "rejected", "sha256": template.content_sha256})  # fmt: skip
+
+
+def template_request_changes(*, template: Template, actor: Any, comment: str) -> None:
+    """Back to its author as a draft, with the reviewer's comment."""
+    if not comment.strip():
+        raise InvalidTransition("comment: say what should change")
+    refusal = _review_refusal(template, actor)
+    if refusal:
+        raise InvalidTransition(refusal.replace("approve it", "review it"))
+    transition(template, T.DRAFT, actor=actor, note=comment,
+               data={"decision": "changes_requested", "sha256": template.content_sha256})  # fmt: skip
 
 
 def template_reopen(*, template: Template, actor: Any) -> None:

@@ -14,7 +14,6 @@ from django.apps import apps
 from django.db.models import Model, QuerySet
 
 from campaigns import services as campaign_services
-from campaigns.errors import InvalidTransition
 from campaigns.models import Campaign
 from outreach import sequences as template_services
 from outreach.models import Template
@@ -69,15 +68,11 @@ def _template_snapshot(template: Template) -> dict[str, Any]:
         "title": template.name,
         "campaign_id": template.campaign_id,
         "platforms": "email",
-        "author_id": None,  # templates record no author yet
+        "author_id": template.author_id,
         "status": template.status,
         "scheduled_at": None,
         "content_sha256": template.compute_sha256(),
     }
-
-
-def _template_changes(template: Template, actor: Any, comment: str) -> None:
-    raise InvalidTransition("templates cannot be sent back as drafts yet: reject with the comment as the reason")
 
 
 KINDS: dict[str, Kind] = {
@@ -104,9 +99,10 @@ KINDS: dict[str, Kind] = {
         name="template", label="Email template", model="outreach.Template",
         approve=lambda obj, actor: template_services.template_approve(template=obj, actor=actor),
         reject=lambda obj, actor, reason: template_services.template_reject(template=obj, actor=actor, reason=reason),
-        request_changes=_template_changes,
+        request_changes=lambda obj, actor, comment: template_services.template_request_changes(
+            template=obj, actor=actor, comment=comment),
         snapshot=_template_snapshot,
-        queryset=lambda: Template.objects.select_related("campaign"),
+        queryset=lambda: Template.objects.select_related("campaign", "author"),
     ),
 }  # fmt: skip
 

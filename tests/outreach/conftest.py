@@ -29,7 +29,7 @@ def live(settings, running_campaign):
 
 
 @pytest.fixture
-def outreach_setup(running_campaign):
+def outreach_setup(running_campaign, reviewer_user):
     """A running campaign with one mailbox, an approved template and a one-step always-open sequence."""
     from datetime import time
 
@@ -42,7 +42,10 @@ def outreach_setup(running_campaign):
                                subject="Hi {{ first_name }}", body_text="Hello {{ first_name }} at {{ company }}.\n"
                                "Unsubscribe: {{ unsubscribe_url }}")  # fmt: skip
     template_submit(template=template, actor="t")
-    template_approve(template=template, actor="rita")
+    from django.contrib.auth.models import Permission
+
+    reviewer_user.user_permissions.add(Permission.objects.get(codename="approve_template"))
+    template_approve(template=template, actor=type(reviewer_user).objects.get(pk=reviewer_user.pk))
     sequence = Sequence.objects.create(campaign=running_campaign, name="cold", send_days=list(range(7)),
                                        window_start=time(0, 0), window_end=time(23, 59, 59))  # fmt: skip
     step = SequenceStep.objects.create(sequence=sequence, position=1, template=template, wait_hours=0,

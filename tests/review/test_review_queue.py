@@ -233,3 +233,24 @@ def test_item_page_offers_the_decisions_to_reviewers_only(client, running_campai
     viewer.user_permissions.add(Permission.objects.get(codename="review"))
     client.force_login(viewer)
     assert 'id="decide-this"' not in client.get(url).content.decode()
+
+
+def test_template_rules_match_posts_author_cannot_approve_and_changes_can_be_requested(client, running_campaign,
+                                                                                       author, reviewer_user):  # fmt: skip
+    from outreach.sequences import template_approve, template_create, template_submit
+
+    approve_templates = Permission.objects.get(codename="approve_template")
+    author.user_permissions.add(approve_templates)
+    reviewer_user.user_permissions.add(approve_templates)
+    template = template_create(campaign=running_campaign, actor=author, name="Follow-up", subject="Hi",
+                               body_text="Checking in.")  # fmt: skip
+    template_submit(template=template, actor=author)
+    with pytest.raises(Exception, match="author of a template cannot approve it"):
+        template_approve(template=template, actor=type(author).objects.get(pk=author.pk))
+    with pytest.raises(Exception, match="permission"):
+        template_approve(template=template, actor="api-token:1")  # a label is nobody with a permission
+    client.force_login(type(reviewer_user).objects.get(pk=reviewer_user.pk))
+    decide(client, [item_of(template, "template")], "request_changes", note="Add the event date")
+    template.refresh_from_db()
+    assert template.status == "draft"
+    assert audit_trail(template).get(action="status:draft").note == "Add the event date"
