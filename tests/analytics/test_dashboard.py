@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -15,11 +12,11 @@ from analytics import charts, services
 from analytics.attribution import attribution_compute_all
 from analytics.rollups import rollup_range
 from campaigns.events import event_record
+from tests.conftest import SCREENSHOTS
 from tests.factories import CampaignFactory, PostFactory, TargetFactory, UserFactory
 
 URL = "/admin/analytics/dailymetric/"
 START, END = date(2026, 11, 1), date(2026, 11, 14)
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def seed(campaign) -> None:
@@ -112,15 +109,9 @@ def test_dashboard_needs_the_view_permission(client):
     assert client.get(URL).status_code == 302
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists(CHROMIUM),
-                    reason="Debian's chromium is not installed (scripts/test installs it)")  # fmt: skip
-def test_dashboard_screenshot_in_a_real_browser(live_server, transactional_db, monkeypatch):
+def test_dashboard_screenshot_in_a_real_browser(chromium, live_server, transactional_db):
     from django.test import Client
-    from playwright.sync_api import sync_playwright
 
     campaign = CampaignFactory(name="Autumn launch")
     seed(campaign)
@@ -129,30 +120,20 @@ def test_dashboard_screenshot_in_a_real_browser(live_server, transactional_db, m
     client = Client()
     client.force_login(user)
     session = client.cookies["sessionid"].value
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "analytics-dashboard.png"
+    shot = SCREENSHOTS / "analytics-dashboard.png"
     shot.unlink(missing_ok=True)
-    # Playwright's sync API runs an event loop in this thread; the server is another thread.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        host = live_server.url.split("//")[1].split(":")[0]
-        context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])
-        external: list[str] = []
-        page = context.new_page()
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) else None)
-        page.goto(f"{live_server.url}{URL}?campaign={campaign.pk}&from={START}&to={END}")
-        assert page.locator("svg.chart").count() == 6
-        assert "Autumn launch" in page.title()
-        box = page.locator("svg.chart").first.bounding_box()
-        assert box is not None and box["width"] > 300 and box["height"] > 100
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    host = live_server.url.split("//")[1].split(":")[0]
+    context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])
+    external: list[str] = []
+    page = context.new_page()
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) else None)
+    page.goto(f"{live_server.url}{URL}?campaign={campaign.pk}&from={START}&to={END}")
+    assert page.locator("svg.chart").count() == 6
+    assert "Autumn launch" in page.title()
+    box = page.locator("svg.chart").first.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+    page.screenshot(path=str(shot), full_page=True)
     assert external == []
     assert shot.stat().st_size > 20_000
 
