@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_review_index'),
+        ('campaigns', '0004_api_tokens_webhooks'),
         ('outreach', '0004_sequence_window_defaults'),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_review_index'),
+        ('campaigns', '0004_api_tokens_webhooks'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('review', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
