@@ -7,6 +7,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # First generated as 0004_review_index (named after another app's migration): databases that
+    # applied it under that name count this one as applied.
+    replaces = [("campaigns", "0004_review_index")]
 
     dependencies = [
         ('campaigns', '0003_global_control_flag'),
