@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +36,13 @@ def ratio_line(name: str, ours: float, limit: float, unit: str, target: str) -> 
     return (
         f"{name}: {ours:,.0f} {unit} vs physical limit {limit:,.0f} {unit} → ratio {ours / limit:.2f} (target {target})"
     )
+
+
+def median_seconds(fn, runs: int = 20) -> float:
+    """Median wall time of ``runs`` calls of ``fn``: one slow outlier does not move it."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)

@@ -9,10 +9,9 @@ with a bare SQL statement (no ORM), i.e. the cost of the bytes themselves.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
-from _setup import setup
+from _setup import median_seconds, setup
 
 DB = "cas_h2_outreach_bench"
 
@@ -63,15 +62,6 @@ def build(n_leads: int, n_campaigns: int) -> int:
     return campaigns[0].pk
 
 
-def timed(fn, runs: int = 30) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -86,7 +76,7 @@ def main() -> None:
     campaign_id = build(args.leads, args.campaigns)
     now = timezone.now()
     query = due_enrollments_query(campaign_id=campaign_id, now=now)[:DUE_BATCH]
-    ours = timed(lambda: list(query.all()))
+    ours = median_seconds(lambda: list(query.all()))
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
@@ -98,7 +88,7 @@ def main() -> None:
             cur.execute(bare, [campaign_id, now])
             cur.fetchall()
 
-        limit = timed(raw)
+        limit = median_seconds(raw)
         cur.execute("SELECT count(*) FROM outreach_enrollment WHERE status = 'active' AND next_due_at <= %s", [now])
         due_total = cur.fetchone()[0]
     print(plan)

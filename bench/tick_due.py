@@ -8,10 +8,8 @@ beside it is a bare SQL count over the same rows through the same partial index.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
-from _setup import setup
+from _setup import median_seconds, setup
 
 
 def build(n_targets: int, n_due: int) -> int:
@@ -57,15 +55,6 @@ def build(n_targets: int, n_due: int) -> int:
     return campaign.pk
 
 
-def timed(fn, runs: int = 20) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int, default=100_000)
@@ -96,7 +85,7 @@ def main() -> None:
             )
             assert len(cur.fetchall()) == args.due
 
-    t_ours, t_bare = timed(ours), timed(bare)
+    t_ours, t_bare = median_seconds(ours), median_seconds(bare)
     with connection.cursor() as cur:
         sql, params = query[:DUE_BATCH].query.sql_with_params()
         cur.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
