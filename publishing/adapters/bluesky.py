@@ -32,7 +32,7 @@ from .base import (
     RetryAfterError,
 )
 from .http import HttpResponse
-from .live import LiveAdapter
+from .live import LiveAdapter, chunks, counters
 from .ratelimits import header_rate_limit, parse_iso, retry_after_seconds, seconds_until
 from .validation import common_violations, graphemes, over_limit
 
@@ -40,6 +40,9 @@ COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 MAX_FEED_PAGE = 100
+MAX_URIS_PER_GETPOSTS = 25
+POST_COUNTERS = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
+METRIC_NAMES = {"likes": "likeCount", "replies": "replyCount", "reposts": "repostCount"}
 AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthRequired"})
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 # A link or mention starts the text or follows whitespace or "(": never inside a word or an email.
@@ -245,6 +248,19 @@ class BlueskyAdapter(LiveAdapter):
             if "reason" not in item  # a repost of someone else's post
         ]
         return [p for p in posts if p.created_at is None or p.created_at >= since][:limit]
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """app.bsky.feed.getPosts, 25 uris a call; a post the AppView does not return is left out."""
+        metrics: dict[str, dict[str, int]] = {}
+        for uris in chunks(platform_post_ids, MAX_URIS_PER_GETPOSTS):
+            url = f"{self._xrpc('app.bsky.feed.getPosts')}?{urlencode([('uris', uri) for uri in uris])}"
+            response = self.call(HttpRequest(method="GET", url=url, headers=self._auth(credentials)))
+            body = response.body if isinstance(response.body, dict) else {}
+            for view in body.get("posts") or []:
+                if isinstance(view, dict) and view.get("uri"):
+                    counts = {name: view.get(name) for name in POST_COUNTERS}
+                    metrics[str(view["uri"])] = counters(counts, METRIC_NAMES)
+        return metrics
 
     def _recent_post(self, view: dict, *, record: dict) -> RecentPost:
         uri = str(view.get("uri", ""))

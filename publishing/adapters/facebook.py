@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .base import Credentials, HttpRequest, PublishRequest, PublishResult, RecentPost
-from .graph import GraphAdapter
+from .base import Credentials, HttpRequest, PermanentError, PublishRequest, PublishResult, RecentPost
+from .graph import GraphAdapter, is_missing_object
+from .live import chunks, counters
 from .validation import common_violations, over_limit
 
 MAX_MESSAGE = 63206
+COUNT_FIELDS = "reactions.summary(total_count),comments.summary(total_count),shares"
+METRIC_NAMES = {"likes": "reactions", "replies": "comments", "reposts": "shares"}
 
 
 def post_url(post_id: str) -> str:
@@ -50,3 +53,29 @@ class FacebookAdapter(GraphAdapter):
             time_field="created_time",
             url_of=lambda item: post_url(str(item.get("id", ""))),
         )
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """GET /{post-id}?fields=reactions.summary(total_count),comments.summary(total_count),shares per post."""
+        metrics: dict[str, dict[str, int]] = {}
+        for [post_id] in chunks(platform_post_ids, 1):
+            try:
+                body = self.graph_get(credentials, post_id, {"fields": COUNT_FIELDS}).body
+            except PermanentError as exc:
+                if is_missing_object(exc):
+                    continue
+                raise
+            body = body if isinstance(body, dict) else {}
+            shares = body.get("shares")
+            counts = {
+                "reactions": _summary_total(body.get("reactions")),
+                "comments": _summary_total(body.get("comments")),
+                # Graph leaves ``shares`` out of a post nobody has shared.
+                "shares": shares.get("count") if isinstance(shares, dict) else 0 if shares is None else None,
+            }
+            metrics[post_id] = counters(counts, METRIC_NAMES)
+        return metrics
+
+
+def _summary_total(edge: object) -> int | None:
+    summary = edge.get("summary") if isinstance(edge, dict) else None
+    return summary.get("total_count") if isinstance(summary, dict) else None

@@ -158,3 +158,9 @@ def graph_time(value: str | None) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
+
+
+def is_missing_object(exc: PermanentError) -> bool:
+    """Graph's answer for a deleted or unknown object: code 100, subcode 33."""
+    error = exc.detail.get("error") if isinstance(exc.detail, dict) else None
+    return isinstance(error, dict) and error.get("code") == 100 and error.get("error_subcode") == 33

@@ -24,11 +24,14 @@ from .base import (
     RecentPost,
     RetryAfterError,
 )
-from .graph import GraphAdapter
+from .graph import GraphAdapter, is_missing_object
 from .http import UNREACHED_BACKOFF_SECONDS
+from .live import chunks, counters
 from .validation import common_violations, over_limit
 
 MAX_CAPTION = 2200
+INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions")
+METRIC_NAMES = {"impressions": "views", "likes": "likes", "replies": "comments", "reposts": "shares"}
 
 
 class InstagramAdapter(GraphAdapter):
@@ -139,3 +142,24 @@ class InstagramAdapter(GraphAdapter):
             extra_fields=("permalink",),
             url_of=lambda item: item.get("permalink", ""),
         )
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """GET /{media-id}/insights per post. Empty ``data`` (not yet counted, up to 48 h) gives no metrics."""
+        metrics: dict[str, dict[str, int]] = {}
+        for [media_id] in chunks(platform_post_ids, 1):
+            try:
+                body = self.graph_get(credentials, f"{media_id}/insights", {"metric": ",".join(INSIGHT_METRICS)}).body
+            except PermanentError as exc:
+                if is_missing_object(exc):
+                    continue
+                raise
+            values = {}
+            data = body.get("data") if isinstance(body, dict) else None
+            for item in data if isinstance(data, list) else []:
+                points = item.get("values") if isinstance(item, dict) else None
+                if isinstance(points, list) and points and isinstance(points[0], dict) and item.get("name"):
+                    values[str(item["name"])] = points[0].get("value")
+            found = counters(values, METRIC_NAMES)
+            if found:
+                metrics[media_id] = found
+        return metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 
@@ -21,7 +21,7 @@ from .base import (
     RecentPost,
 )
 from .http import HttpResponse
-from .live import LiveAdapter
+from .live import LiveAdapter, chunks, counters
 from .ratelimits import retry_after_seconds
 from .validation import common_violations, over_limit
 
@@ -29,6 +29,14 @@ from .validation import common_violations, over_limit
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _ESCAPED = re.compile(r"\\([\\|{}@\[\]()<>#*_~])")
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+MAX_URNS_PER_STATISTICS = 20  # no documented cap; keeps the URL short
+METRIC_NAMES = {
+    "impressions": "impressionCount",
+    "likes": "likeCount",
+    "replies": "commentCount",
+    "reposts": "shareCount",
+    "clicks": "clickCount",
+}
 MAX_COMMENTARY = 3000  # documented loosely ("about 3,000"); unverified
 
 
@@ -126,6 +134,32 @@ class LinkedInAdapter(LiveAdapter):
             text = unescape_commentary(element.get("commentary", ""))
             posts.append(RecentPost(platform_post_id=urn, text=text, created_at=created_at, url=post_url(urn)))
         return posts[:limit]
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """organizationalEntityShareStatistics for the organisation's posts (needs rw_organization_admin).
+
+        Share URNs go in ``shares=List(...)``, ugcPost URNs in ``ugcPosts=List(...)``; Rest.li 2.0 wants
+        each URN encoded inside the unencoded ``List(...)``.
+        """
+        metrics: dict[str, dict[str, int]] = {}
+        base = f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/organizationalEntityShareStatistics"
+        for urns in chunks(platform_post_ids, MAX_URNS_PER_STATISTICS):
+            lists = ""
+            for param, prefix in (("shares", "urn:li:share:"), ("ugcPosts", "urn:li:ugcPost:")):
+                listed = [quote(urn, safe="") for urn in urns if urn.startswith(prefix)]
+                if listed:
+                    lists += f"&{param}=List({','.join(listed)})"
+            if not lists:
+                continue  # not a post URN this endpoint reads
+            org = quote(credentials.account_id, safe="")
+            query = f"q=organizationalEntity&organizationalEntity={org}{lists}"
+            response = self.call(HttpRequest(method="GET", url=f"{base}?{query}", headers=self._headers(credentials)))
+            for element in (response.body or {}).get("elements", []) if isinstance(response.body, dict) else []:
+                urn = element.get("share") or element.get("ugcPost")
+                stats = element.get("totalShareStatistics")
+                if urn and isinstance(stats, dict):
+                    metrics[str(urn)] = counters(stats, METRIC_NAMES)
+        return metrics
 
     def error_for(self, response: HttpResponse) -> AdapterError:
         body = response.body if isinstance(response.body, dict) else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -22,6 +23,26 @@ from .base import (
 )
 from .http import HttpClient, HttpResponse
 from .ratelimits import DEFAULT_BACKOFF_SECONDS, now
+
+
+def counters(raw: Mapping[str, Any], normalised: Mapping[str, str]) -> dict[str, int]:
+    """The platform's integer counters under its own names, plus the normalised keys.
+
+    ``normalised`` maps a normalised key (impressions, likes, replies, reposts, clicks) to the
+    platform's name for it; a key is added only when the platform sent that counter.
+    """
+    metrics = {str(k): v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
+    for key, name in normalised.items():
+        if name in metrics:
+            metrics.setdefault(key, metrics[name])
+    return metrics
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    """``items`` in order, ``size`` at a time, duplicates dropped."""
+    unique = list(dict.fromkeys(items))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
 
 
 class LiveAdapter:

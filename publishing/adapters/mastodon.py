@@ -5,18 +5,20 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 
 from .base import AdapterError, Credentials, HttpRequest, PublishRequest, PublishResult, RateLimit, RecentPost
 from .http import HttpResponse
-from .live import LiveAdapter
+from .live import LiveAdapter, chunks, counters
 from .ratelimits import header_rate_limit, parse_iso, retry_after_seconds, seconds_until
 from .validation import common_violations, mastodon_length, over_limit
 
 DEFAULT_MAX_CHARACTERS = 500  # the default; instances raise it, so credentials.extra may override
 MAX_STATUSES_PER_PAGE = 40
+STATUS_COUNTERS = ("replies_count", "reblogs_count", "favourites_count")
+METRIC_NAMES = {"likes": "favourites_count", "replies": "replies_count", "reposts": "reblogs_count"}
 _BREAK = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -80,6 +82,26 @@ class MastodonAdapter(LiveAdapter):
             for status in response.body or []
         ]
         return [p for p in posts if p.created_at is None or p.created_at >= since][:limit]
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """GET /api/v1/statuses/{id} for each post; a deleted status (404) is left out."""
+        metrics: dict[str, dict[str, int]] = {}
+        for [status_id] in chunks(platform_post_ids, 1):
+            response = self.client.send(
+                HttpRequest(
+                    method="GET",
+                    url=f"{self._base(credentials)}/api/v1/statuses/{quote(status_id, safe='')}",
+                    headers={"Authorization": f"Bearer {credentials.access_token}"},
+                )
+            )
+            if response.status == 404:
+                continue
+            if not response.ok:
+                raise self.error_for(response)
+            if isinstance(response.body, dict):
+                counts = {name: response.body.get(name) for name in STATUS_COUNTERS}
+                metrics[status_id] = counters(counts, METRIC_NAMES)
+        return metrics
 
     def rate_limit(self, response: HttpResponse) -> RateLimit | None:
         return header_rate_limit(response.headers, prefix="X-RateLimit", iso_reset=True)

@@ -21,12 +21,19 @@ from .base import (
     RecentPost,
 )
 from .http import HttpResponse
-from .live import LiveAdapter
+from .live import LiveAdapter, chunks, counters
 from .ratelimits import header_rate_limit, now, parse_iso, seconds_until
 from .validation import common_violations, over_limit, x_weighted_length
 
 MAX_WEIGHTED_LENGTH = 280
 MAX_MEDIA = 4
+MAX_IDS_PER_LOOKUP = 100
+METRIC_NAMES = {
+    "impressions": "impression_count",
+    "likes": "like_count",
+    "replies": "reply_count",
+    "reposts": "retweet_count",
+}
 
 
 class XAdapter(LiveAdapter):
@@ -92,6 +99,21 @@ class XAdapter(LiveAdapter):
             )
             for item in body.get("data") or []
         ][:limit]
+
+    def fetch_metrics(self, credentials: Credentials, platform_post_ids: list[str]) -> dict[str, dict[str, int]]:
+        """GET /2/tweets?ids=...&tweet.fields=public_metrics, 100 ids a call; missing ids (errors[]) are left out."""
+        metrics: dict[str, dict[str, int]] = {}
+        for ids in chunks(platform_post_ids, MAX_IDS_PER_LOOKUP):
+            query = urlencode({"ids": ",".join(ids), "tweet.fields": "public_metrics"}, safe=",")
+            response = self.call(
+                HttpRequest(method="GET", url=f"{self._base()}/2/tweets?{query}", headers=self._auth(credentials))
+            )
+            body = response.body if isinstance(response.body, dict) else {}
+            for item in body.get("data") or []:
+                public = item.get("public_metrics") if isinstance(item, dict) else None
+                if isinstance(public, dict) and item.get("id"):
+                    metrics[str(item["id"])] = counters(public, METRIC_NAMES)
+        return metrics
 
     def refresh_token(self, credentials: Credentials) -> Credentials:
         """POST /2/oauth2/token (grant_type=refresh_token). X rotates the refresh token: store the new one."""
