@@ -22,7 +22,7 @@ from ..models import Action, AuditEntry, Campaign, ControlFlag, WebhookDelivery,
 from ..webhooks_out import subscription_deactivate, subscription_save
 from . import serializers as s
 from .auth import NeedsHuman, api_actor, is_human, token_of
-from .base import ApiView, ListView, check_if_match, etag_of, with_etag
+from .base import ApiView, ListView, check_if_match, etag_of, fast_one, with_etag
 from .filters import ActionFilter, AuditFilter, CampaignFilter
 
 HUMAN_CONTROLS = {"resume", "unkill", "live"}
@@ -52,7 +52,7 @@ class CampaignListView(ListView):
         data = s.CampaignInput(data=request.data)
         data.is_valid(raise_exception=True)
         campaign = services.campaign_create(actor=api_actor(request), **data.validated_data)
-        response = Response(s.CampaignOutput(campaign).data, status=status.HTTP_201_CREATED)
+        response = Response(fast_one(s.CampaignOutput, campaign), status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/campaigns/{campaign.pk}/"
         return with_etag(response, campaign_etag(campaign))
 

@@ -45,3 +45,15 @@ def test_fast_list_renders_like_the_serializer(agent, url, serializer, model):
     listed = agent.get(url).json()["results"]
     expected = [_json(serializer(obj).data) for obj in model.objects.order_by("-id")]
     assert listed == expected
+
+
+@pytest.mark.parametrize("mrr", [None, "1234.5", 7])
+def test_fast_single_object_renders_like_the_serializer(mrr):
+    """As the create view uses it: the instance the service just saved, not read back."""
+    from campaigns.api.base import fast_one
+    from campaigns.services import campaign_create
+
+    extra = {} if mrr is None else {"target_mrr": mrr}
+    campaign = campaign_create(actor="t", name=f"c{mrr}", channels=["email"], kpi_targets={"leads": 1}, **extra)
+    fresh = Campaign.objects.get(pk=campaign.pk)
+    assert _json(fast_one(cs.CampaignOutput, campaign)) == _json(cs.CampaignOutput(fresh).data)
