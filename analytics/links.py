@@ -4,6 +4,7 @@ and tell link-preview bots and prefetchers from people."""
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import re
 import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from campaigns.models import Campaign
+from campaigns.tracking import URL_RE, split_trailing
 
 from .models import TrackedLink
 
 LEAD_SALT = "analytics.click"
-URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
-TRAILING = ".,;:!?"
+# An href attribute of an HTML email: only these are rewritten, the visible text stays as written.
+HREF_RE = re.compile(r"""(\bhref\s*=\s*)(["'])(https?://[^"'<>\s]+)\2""", re.IGNORECASE)
 # Link-preview fetchers, crawlers and scripted clients: their hits are recorded, flagged, and not
 # counted as clicks (Slack, X, LinkedIn, Facebook and friends fetch every link they see).
 BOT_UA_RE = re.compile(
@@ -120,30 +122,35 @@ def links_rewrite(
     email_step: str = "",
     lead_id: int | None = None,
     base_url: str | None = None,
+    html: bool = False,
+    keep_prefixes: tuple[str, ...] = (),
 ) -> str:
     """Replace every http(s) URL in ``text`` with its tracked ``/c/<code>`` URL.
 
     Posts pass ``target_id`` (or ``post_id`` before targets exist); emails pass ``email_step`` and the
-    recipient's ``lead_id``, which travels signed in the URL. URLs already tracked are left alone.
+    recipient's ``lead_id``, which travels signed in the URL. ``html`` rewrites ``href`` values only
+    (entities decoded first). URLs already tracked, or starting with one of ``keep_prefixes``, are
+    left alone. This is settings.TRACKED_LINK_REWRITER (campaigns.tracking.tracked_text).
     """
     base = (base_url if base_url is not None else settings.TRACKED_LINK_BASE_URL).rstrip("/")
+    keep = (f"{base}/c/", *keep_prefixes)
+
+    def tracked(url: str) -> str:
+        if url.startswith(keep):
+            return url
+        link = link_create(destination=url, campaign=campaign, channel=channel, target_id=target_id,
+                           post_id=post_id, email_step=email_step)  # fmt: skip
+        return link_url(link, lead_id=lead_id, base_url=base)
+
+    if html:
+        return HREF_RE.sub(
+            lambda m: m.group(1) + m.group(2) + html_lib.escape(tracked(html_lib.unescape(m.group(3)))) + m.group(2),
+            text,
+        )
 
     def replace(match: re.Match[str]) -> str:
-        url = match.group(0)
-        tail = ""
-        while url and url[-1] in TRAILING:
-            url, tail = url[:-1], url[-1] + tail
-        if url.startswith(f"{base}/c/"):
-            return match.group(0)
-        link = link_create(
-            destination=url,
-            campaign=campaign,
-            channel=channel,
-            target_id=target_id,
-            post_id=post_id,
-            email_step=email_step,
-        )
-        return link_url(link, lead_id=lead_id, base_url=base) + tail
+        url, tail = split_trailing(match.group(0))
+        return tracked(url) + tail
 
     return URL_RE.sub(replace, text)
 

@@ -17,7 +17,14 @@ from campaigns.models import Action, Campaign, Event
 from campaigns.outcomes import Outcome
 
 from .models import Enrollment, EspEvent, Lead, Reply, SendAttempt, SequenceStep
-from .sending import compliance_headers, email_fields, new_message_id, proof_write, unsubscribe_url
+from .sending import (
+    compliance_headers,
+    email_fields,
+    new_message_id,
+    proof_write,
+    tracked_email,
+    unsubscribe_url,
+)
 from .sequences import MissingValueError, enrollment_advance, template_context, template_render
 from .services import lead_move
 
@@ -149,6 +156,7 @@ def send_email(action: Action) -> Outcome:
         mailbox_name = mailbox.from_name or mailbox.from_email
         rendered = template_render(template=step.template, context=template_context(
             lead=lead, campaign=campaign, sender_name=mailbox_name, unsubscribe_url=url))  # fmt: skip
+        rendered = tracked_email(rendered, lead=lead, campaign=campaign, step=step)
         message_id = new_message_id(mailbox)
         fields = email_fields(
             lead=lead, mailbox=mailbox, rendered=rendered, message_id=message_id, key=attempt.idempotency_key,

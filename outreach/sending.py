@@ -7,6 +7,7 @@ message reaches the backend, so the ESP's DKIM signature covers them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from email.utils import make_msgid
@@ -17,7 +18,9 @@ from urllib.parse import quote
 from django.conf import settings
 from django.urls import reverse
 
-from .models import Lead, Mailbox
+from campaigns.tracking import tracked_text
+
+from .models import Lead, Mailbox, SequenceStep
 from .sequences import Rendered, public_base_url
 from .tokens import unsubscribe_token
 
@@ -25,6 +28,19 @@ from .tokens import unsubscribe_token
 def unsubscribe_url(*, lead: Lead, campaign_id: int | None) -> str:
     token = unsubscribe_token(lead_id=lead.pk, campaign_id=campaign_id)
     return public_base_url() + reverse("outreach:unsubscribe", args=[token])
+
+
+def tracked_email(rendered: Rendered, *, lead: Lead, campaign: Any, step: SequenceStep) -> Rendered:
+    """``rendered`` with its links (text, and HTML hrefs) tracked per step, carrying the lead signed.
+
+    Our own links (``/u/`` unsubscribe) stay direct: one click there must unsubscribe, whatever a
+    redirect or a mail filter's prefetch of it would do.
+    """
+    place = {"campaign": campaign, "channel": "email", "email_step": f"step-{step.pk}", "lead_id": lead.pk,
+             "keep_prefixes": (public_base_url() + "/u/",)}  # fmt: skip
+    return dataclasses.replace(
+        rendered, text=tracked_text(rendered.text, **place), html=tracked_text(rendered.html, html=True, **place)
+    )
 
 
 def compliance_headers(*, lead: Lead, campaign_id: int | None, mailbox: Mailbox, url: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from campaigns.controls import is_live, stop_reason
 from campaigns.failpoints import failpoint
 from campaigns.models import Action
 from campaigns.outcomes import Outcome
+from campaigns.tracking import URL_RE, tracked_text
 
 from .accounts import AccountUnavailable, account_credentials, publish_as_account
 from .adapters.base import (
@@ -121,11 +122,11 @@ def _publish(
     post = target.post
     request = PublishRequest(
         platform=target.account.platform,
-        text=post.body,
+        text=_sent_text(target, post.body),
         credentials=credentials or _credentials(target.account),
         idempotency_key=key,
         media_urls=tuple(post.media_urls),
-        link_url=post.link_url,
+        link_url=_sent_text(target, post.link_url),
     )
     adapter = get_adapter(request.platform)
     try:
@@ -162,9 +163,18 @@ def _publish(
     )
 
 
+def _sent_text(target: PublishTarget, text: str) -> str:
+    """What goes out for ``text`` on this target: links tracked (the same text on every retry)."""
+    return tracked_text(text, campaign=target.post.campaign, channel=target.account.platform, target_id=target.pk)
+
+
 def _same_text(ours: str, theirs: str) -> bool:
-    # Platforms rewrite whitespace and links (t.co, HTML); compare on words, not bytes.
-    return " ".join(ours.split()).casefold() == " ".join(theirs.split()).casefold()
+    # Platforms rewrite whitespace and links (t.co, HTML); compare on words with every link as one
+    # token, not on bytes.
+    def words(text: str) -> str:
+        return " ".join(URL_RE.sub("<link>", text).split()).casefold()
+
+    return words(ours) == words(theirs)
 
 
 def reconcile_publish(action: Action) -> Outcome:
@@ -196,7 +206,8 @@ def reconcile_publish(action: Action) -> Outcome:
         return Outcome.retry(f"lookup: {exc}", after=exc.retry_after)
     except AdapterError as exc:
         return Outcome.permanent(f"lookup failed, a human must decide in the admin: {exc}")
-    match = next((p for p in recent if _same_text(post.body, p.text)), None)
+    sent = _sent_text(target, post.body)
+    match = next((p for p in recent if _same_text(sent, p.text)), None)
     if match:
         target_published(
             target=target, actor=actor, platform_post_id=match.platform_post_id, url=match.url,

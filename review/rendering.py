@@ -12,6 +12,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.audit import audit_trail
+from campaigns.tracking import URL_RE, split_trailing, tracked_preview, tracking_enabled
 from publishing.adapters.base import Credentials, PublishRequest
 from publishing.adapters.registry import get_adapter
 from publishing.adapters.validation import graphemes, mastodon_length, x_weighted_length
@@ -46,12 +47,13 @@ def platform_checks(post: Post) -> list[dict[str, Any]]:
     for target in post.targets.all():
         platform = target.account.platform
         unit, counter, limit = LENGTH_RULES[platform]
+        sent = tracked_preview(post.body)  # lengths as sent: links become /c/<code> URLs
         request = PublishRequest(
-            platform=platform, text=post.body, credentials=Credentials(account_id=target.account.external_id),
+            platform=platform, text=sent, credentials=Credentials(account_id=target.account.external_id),
             idempotency_key="preview", media_urls=tuple(post.media_urls), link_url=post.link_url,
         )  # fmt: skip
         rows.append({
-            "platform": platform, "account": str(target.account), "length": counter(post.body), "unit": unit,
+            "platform": platform, "account": str(target.account), "length": counter(sent), "unit": unit,
             "limit": limit, "problems": get_adapter(platform).validate(request),
             "token": getattr(target.account, "token_status", ""),
         })  # fmt: skip
@@ -71,15 +73,27 @@ def post_preview(post: Post) -> SafeString:
     images = format_html_join("", '<img src="{}" alt="attached image" style="max-height:160px;margin:4px">',
                               ((url,) for url in post.media_urls))  # fmt: skip
     return format_html(
-        '<div class="review-content" style="white-space:normal;max-width:60em">{}</div>{}{}'
+        '<div class="review-content" style="white-space:normal;max-width:60em">{}</div>{}{}{}'
         '<table class="platform-checks"><thead><tr><th>Platform</th><th>Account</th><th>Length</th>'
         "<th>Problems</th><th>Token</th></tr></thead><tbody>{}</tbody></table>",
         highlight(post.body),
         format_html('<p>Link: <a href="{0}" rel="noopener noreferrer">{0}</a></p>', post.link_url)
         if post.link_url
         else "",
+        tracked_note(post.body + " " + post.link_url),
         images,
         checks,
+    )
+
+
+def tracked_note(text: str) -> SafeString:
+    """Tell the reviewer which destinations the tracked links lead to (lengths above count them)."""
+    destinations = sorted({split_trailing(m.group(0))[0] for m in URL_RE.finditer(text)})
+    if not destinations or not tracking_enabled():
+        return mark_safe("")
+    return format_html(
+        '<p class="tracked-links">Links go out as tracked /c/ links (UTM added) that redirect to: {}</p>',
+        format_html_join(", ", "<code>{}</code>", ((d,) for d in destinations)),
     )
 
 
