@@ -6,10 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Campaign, Event, EventDedupe
+from .models import Campaign, Event
 
 
 def event_record(
@@ -39,23 +38,4 @@ def event_record(
     }
     if dedupe_key is None:
         return Event.objects.create(**fields), True
-    existing = _deduped(dedupe_key)
-    if existing:
-        return existing, False
-    try:
-        # The key row is the uniqueness (the partitioned log cannot have a global unique index): a
-        # concurrent writer of the same key waits on it and then rolls its event back here.
-        with transaction.atomic():
-            event = Event.objects.create(dedupe_key=dedupe_key, **fields)
-            EventDedupe.objects.create(dedupe_key=dedupe_key, event_id=event.pk, occurred_at=event.occurred_at)
-    except IntegrityError:
-        existing = _deduped(dedupe_key)
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
-
-
-def _deduped(dedupe_key: str) -> Event | None:
-    row = EventDedupe.objects.filter(pk=dedupe_key).values_list("event_id", "occurred_at").first()
-    return Event.objects.filter(pk=row[0], occurred_at=row[1]).first() if row else None
+    return Event.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
