@@ -53,6 +53,13 @@ def x_media_upload_validator() -> Draft4Validator:
     return Draft4Validator({"$ref": f"urn:x-openapi{schema['$ref']}"}, registry=registry)
 
 
+def x_schema_validator(name: str) -> Draft4Validator:
+    """One of X's component schemas (e.g. MediaUploadResponse), to hold the fake's answers to it."""
+    openapi = _load("x/openapi.json")
+    registry = Registry().with_resource("urn:x-openapi", Resource(contents=openapi, specification=DRAFT4))
+    return Draft4Validator({"$ref": f"urn:x-openapi#/components/schemas/{name}"}, registry=registry)
+
+
 def check_mastodon_media_upload(fields: set[str]) -> None:
     """The multipart field names of POST /api/v2/media against the spec: known ones, ``file`` required."""
     schema = mastodon_operation("/api/v2/media", "post")["requestBody"]["content"]["multipart/form-data"]["schema"]

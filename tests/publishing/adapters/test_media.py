@@ -46,6 +46,7 @@ from .specs import (
     mastodon_example,
     x_create_post_validator,
     x_media_upload_validator,
+    x_schema_validator,
 )
 
 
@@ -99,6 +100,15 @@ def test_sniff_knows_the_four_image_types():
     assert sniff(b"GIF89a\x01\x00") == "image/gif"
     assert sniff(WEBP_BYTES) == "image/webp"
     assert sniff(SVG_BYTES) == ""
+
+
+def test_blob_cid_is_the_cidv1_raw_sha256_a_pds_computes():
+    # The well-known CID of the empty raw block.
+    assert blob_cid(b"") == "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+
+
+def test_the_fakes_x_upload_answer_matches_the_openapi_response_schema():
+    x_schema_validator("MediaUploadResponse").validate(x_upload_answer())
 
 
 def test_url_violations_count_and_scheme_only():
