@@ -50,7 +50,8 @@ class PublishRequest:
     media_urls: tuple[str, ...] = ()
     link_url: str = ""
     reply_to: str = ""
-    media_ids: tuple[str, ...] = ()  # ids of media already uploaded to the platform (X, Mastodon)
+    media_ids: tuple[str, ...] = ()  # ids of media already uploaded to the platform (X, Mastodon, LinkedIn)
+    media_blobs: tuple[dict[str, Any], ...] = ()  # Bluesky blob refs from uploadBlob, in media order
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class HttpRequest:
     headers: dict[str, str]
     body: Any = None  # JSON-serialisable body, or None
     form: dict[str, Any] | None = None  # form-encoded body, when the platform wants one
+    content: bytes | None = field(default=None, repr=False)  # raw body (an image upload)
+    # multipart/form-data files: field name -> (filename, bytes, content type)
+    files: dict[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 Idempotency comes from the record key: the rkey is a TID derived from our idempotency key,
 so every attempt of one publish targets the same record, and an outcome-unknown attempt is
 settled exactly with getRecord (``lookup_by_key``).
+
+Images: each is sent raw to com.atproto.repo.uploadBlob (Content-Type its MIME type); the blob
+refs it answers go into the record's ``app.bsky.embed.images`` embed (at most 4, each at most the
+lexicon's ``maxSize``). A blob never referenced is deleted by the PDS, so a failed post leaves none.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -33,6 +37,7 @@ from .base import (
 )
 from .http import HttpResponse
 from .live import LiveAdapter, chunks, counters
+from .media import GIF, JPEG, PNG, WEBP, Image, ImageRule, blob_cid, url_violations
 from .ratelimits import header_rate_limit, parse_iso, retry_after_seconds, seconds_until
 from .validation import common_violations, graphemes, over_limit
 
@@ -41,6 +46,9 @@ MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 MAX_FEED_PAGE = 100
 MAX_URIS_PER_GETPOSTS = 25
+MAX_IMAGES = 4  # app.bsky.embed.images: images maxLength
+MAX_IMAGE_BYTES = 2_000_000  # app.bsky.embed.images#image: blob maxSize (formerly 1,000,000)
+IMAGES_EMBED = "app.bsky.embed.images"
 POST_COUNTERS = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
 METRIC_NAMES = {"likes": "likeCount", "replies": "replyCount", "reposts": "repostCount"}
 AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthRequired"})
@@ -110,6 +118,7 @@ def _post_url(uri: str) -> str:
 class BlueskyAdapter(LiveAdapter):
     platform = "bluesky"
     display_name = "Bluesky"
+    image_rule = ImageRule("Bluesky", MAX_IMAGES, MAX_IMAGE_BYTES, (JPEG, PNG, GIF, WEBP))
 
     def _xrpc(self, nsid: str, query: Mapping[str, object] | None = None) -> str:
         url = f"{settings.BLUESKY_PDS_URL.rstrip('/')}/xrpc/{nsid}"
@@ -128,6 +137,8 @@ class BlueskyAdapter(LiveAdapter):
         facets = build_facets(request.text, mention_dids(request.credentials))
         if facets:
             record["facets"] = facets
+        if request.media_blobs:
+            record["embed"] = {"$type": IMAGES_EMBED, "images": [{"image": b, "alt": ""} for b in request.media_blobs]}
         return HttpRequest(
             method="POST",
             url=self._xrpc("com.atproto.repo.createRecord"),
@@ -140,8 +151,37 @@ class BlueskyAdapter(LiveAdapter):
             },
         )
 
+    def build_upload_request(self, credentials: Credentials, image: Image) -> HttpRequest:
+        """com.atproto.repo.uploadBlob: the raw bytes, typed by Content-Type."""
+        return HttpRequest(
+            method="POST",
+            url=self._xrpc("com.atproto.repo.uploadBlob"),
+            headers={**self._auth(credentials), "Content-Type": image.mime_type},
+            content=image.content,
+        )
+
+    def upload_media(self, request: PublishRequest, images: Sequence[Image]) -> PublishRequest:
+        blobs = []
+        for image in images:
+            response = self.call(self.build_upload_request(request.credentials, image))
+            blob = response.body.get("blob") if isinstance(response.body, dict) else None
+            ref = blob.get("ref") if isinstance(blob, dict) else None
+            self.upload_id(response, ref.get("$link") if isinstance(ref, dict) else None, "uploadBlob")
+            blobs.append(blob)
+        return dataclasses.replace(request, media_urls=(), media_blobs=tuple(blobs))
+
+    def proof_media(self, request: PublishRequest, images: Sequence[Image]) -> tuple[list[HttpRequest], PublishRequest]:
+        """The blob ref is the bytes' CID, so PROOF shows the one the PDS will answer."""
+        uploads = [self.build_upload_request(request.credentials, image) for image in images]
+        blobs = tuple(
+            {"$type": "blob", "ref": {"$link": blob_cid(i.content)}, "mimeType": i.mime_type, "size": i.size}
+            for i in images
+        )
+        return uploads, dataclasses.replace(request, media_urls=(), media_blobs=blobs)
+
     def validate(self, request: PublishRequest) -> list[str]:
-        problems = common_violations(request, self.display_name)
+        problems = common_violations(request, self.display_name, uploads_media_urls=True)
+        problems += url_violations(request.media_urls, self.image_rule)
         problems += over_limit("text", graphemes(request.text), "graphemes", self.display_name, MAX_GRAPHEMES)
         problems += over_limit("text", len(request.text.encode()), "bytes", self.display_name, MAX_BYTES)
         if request.reply_to:
@@ -149,6 +189,7 @@ class BlueskyAdapter(LiveAdapter):
         return problems
 
     def _publish(self, request: PublishRequest) -> PublishResult:
+        request = self.with_media(request)
         http = self.build_publish_request(self._with_resolved_mentions(request))
         try:
             response = self.call(http)

@@ -9,6 +9,7 @@ unknown and must be reconciled, never resent.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,16 @@ def new_session() -> requests.Session:
     return session
 
 
+@dataclass(frozen=True)
+class Download:
+    """A GET read in chunks up to a cap: ``truncated`` says more than ``max_bytes`` were on offer."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes = field(default=b"", repr=False)
+    truncated: bool = False
+
+
 class HttpClient:
     def __init__(self, platform: str, session: requests.Session | None = None) -> None:
         self.platform = platform
@@ -64,8 +75,9 @@ class HttpClient:
                 http.method,
                 http.url,
                 headers=http.headers,
-                json=http.body if http.form is None else None,
-                data=http.form,
+                json=http.body if http.form is None and http.content is None and http.files is None else None,
+                data=http.content if http.content is not None else http.form,
+                files=http.files,
                 timeout=(timeout, timeout),
                 # A redirect would re-send a POST on its own; only reads may follow one.
                 allow_redirects=http.method in _SAFE_METHODS,
@@ -75,6 +87,43 @@ class HttpClient:
         except requests.RequestException as exc:
             raise self._transport_error(http, host, exc) from exc
         return HttpResponse(status=response.status_code, headers=response.headers, body=_parse_body(response))
+
+    def download(self, url: str, *, max_bytes: int, chunk_size: int = 64 * 1024) -> Download:
+        """GET ``url`` and read at most ``max_bytes + 1`` bytes of it, within a total time budget.
+
+        Only the reads are bounded by the socket timeout; a slow drip is cut by the total budget
+        (four timeouts). Redirects are followed (a read); no credentials are sent.
+        """
+        timeout = float(settings.HTTP_TIMEOUT_SECONDS)
+        host = urlsplit(url).netloc
+        http = HttpRequest(method="GET", url=url, headers={})
+        deadline = time.monotonic() + 4 * timeout
+        try:
+            with self.session.get(url, timeout=(timeout, timeout), stream=True, allow_redirects=True) as response:
+                parts: list[bytes] = []
+                total = 0
+                if response.ok:
+                    for chunk in response.iter_content(chunk_size):
+                        parts.append(chunk)
+                        total += len(chunk)
+                        if total > max_bytes:
+                            break
+                        if time.monotonic() > deadline:
+                            raise RetryAfterError(
+                                f"{self.platform}: GET {host} took longer than {4 * timeout:g} s; try again later",
+                                retry_after=UNREACHED_BACKOFF_SECONDS,
+                            )
+                content = b"".join(parts)
+                return Download(
+                    status=response.status_code,
+                    headers=response.headers,
+                    content=content[: max_bytes + 1],
+                    truncated=total > max_bytes,
+                )
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema):
+            raise PermanentError(f"{self.platform}: bad URL for GET to {host!r}")
+        except requests.RequestException as exc:
+            raise self._transport_error(http, host, exc) from exc
 
     def _transport_error(self, http: HttpRequest, host: str, exc: requests.RequestException) -> Exception:
         what = f"{self.platform}: {http.method} to {host}"

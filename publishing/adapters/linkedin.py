@@ -1,9 +1,16 @@
-"""LinkedIn Posts API: POST /rest/posts with versioning headers (contracts.md 2.2)."""
+"""LinkedIn Posts API: POST /rest/posts with versioning headers (contracts.md 2.2).
+
+One image: POST /rest/images?action=initializeUpload (owner = the author URN) answers an
+``uploadUrl`` and an image URN; the bytes are PUT to the upload URL, and the post carries
+``content.media.id`` = that URN.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
@@ -22,6 +29,7 @@ from .base import (
 )
 from .http import HttpResponse
 from .live import LiveAdapter, chunks, counters
+from .media import GIF, JPEG, PNG, Image, ImageRule, url_violations
 from .ratelimits import retry_after_seconds
 from .validation import common_violations, over_limit
 
@@ -38,6 +46,9 @@ METRIC_NAMES = {
     "clicks": "clickCount",
 }
 MAX_COMMENTARY = 3000  # documented loosely ("about 3,000"); unverified
+# Images API: JPG, GIF, PNG, up to 36,152,320 pixels; no byte cap is documented, this one is ours.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+PROOF_UPLOAD_URL = "(uploadUrl from the initializeUpload answer)"
 
 
 def escape_commentary(text: str) -> str:
@@ -55,6 +66,7 @@ def post_url(urn: str) -> str:
 class LinkedInAdapter(LiveAdapter):
     platform = "linkedin"
     display_name = "LinkedIn"
+    image_rule = ImageRule("this LinkedIn adapter", 1, MAX_IMAGE_BYTES, (JPEG, PNG, GIF))
 
     def _headers(self, credentials: Credentials) -> dict[str, str]:
         return {
@@ -84,33 +96,74 @@ class LinkedInAdapter(LiveAdapter):
     def _posts_url(self) -> str:
         return f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/posts"
 
+    def build_initialize_upload(self, credentials: Credentials) -> HttpRequest:
+        return HttpRequest(
+            method="POST",
+            url=f"{settings.LINKEDIN_API_BASE_URL.rstrip('/')}/rest/images?action=initializeUpload",
+            headers={**self._headers(credentials), "Content-Type": "application/json"},
+            body={"initializeUploadRequest": {"owner": credentials.account_id}},
+        )
+
+    def build_image_put(self, credentials: Credentials, upload_url: str, image: Image) -> HttpRequest:
+        return HttpRequest(
+            method="PUT",
+            url=upload_url,
+            headers={"Authorization": f"Bearer {credentials.access_token}", "Content-Type": image.mime_type},
+            content=image.content,
+        )
+
+    def upload_media(self, request: PublishRequest, images: Sequence[Image]) -> PublishRequest:
+        urns = []
+        for image in images:
+            response = self.call(self.build_initialize_upload(request.credentials))
+            value = response.body.get("value") if isinstance(response.body, dict) else None
+            value = value if isinstance(value, dict) else {}
+            upload_url = self.upload_id(response, value.get("uploadUrl"), "initializeUpload (uploadUrl)")
+            urn = self.upload_id(response, value.get("image"), "initializeUpload (image)")
+            self.call(self.build_image_put(request.credentials, upload_url, image))
+            urns.append(urn)
+        return dataclasses.replace(request, media_urls=(), media_ids=tuple(urns))
+
+    def proof_media(self, request: PublishRequest, images: Sequence[Image]) -> tuple[list[HttpRequest], PublishRequest]:
+        uploads: list[HttpRequest] = []
+        for image in images:
+            uploads.append(self.build_initialize_upload(request.credentials))
+            uploads.append(self.build_image_put(request.credentials, PROOF_UPLOAD_URL, image))
+        urns = tuple(f"urn:li:image:proof-{image.sha256[:16]}" for image in images)
+        return uploads, dataclasses.replace(request, media_urls=(), media_ids=urns)
+
     def build_publish_request(self, request: PublishRequest) -> HttpRequest:
+        body: dict = {
+            "author": request.credentials.account_id,
+            "commentary": escape_commentary(request.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if request.media_ids:
+            body["content"] = {"media": {"id": request.media_ids[0]}}
         return HttpRequest(
             method="POST",
             url=self._posts_url(),
             headers={**self._headers(request.credentials), "Content-Type": "application/json"},
-            body={
-                "author": request.credentials.account_id,
-                "commentary": escape_commentary(request.text),
-                "visibility": "PUBLIC",
-                "distribution": {
-                    "feedDistribution": "MAIN_FEED",
-                    "targetEntities": [],
-                    "thirdPartyDistributionChannels": [],
-                },
-                "lifecycleState": "PUBLISHED",
-                "isReshareDisabledByAuthor": False,
-            },
+            body=body,
         )
 
     def validate(self, request: PublishRequest) -> list[str]:
-        problems = common_violations(request, self.display_name)
+        problems = common_violations(request, self.display_name, uploads_media_urls=True)
+        problems += url_violations(request.media_urls, self.image_rule)
         problems += over_limit("text", len(request.text), "characters", self.display_name, MAX_COMMENTARY)
         if request.reply_to:
             problems.append("reply_to: LinkedIn posts cannot be replies (comments use another API)")
         return problems
 
     def _publish(self, request: PublishRequest) -> PublishResult:
+        request = self.with_media(request)
         response = self.call(self.build_publish_request(request))
         urn = response.headers.get("x-restli-id", "")
         return self.result(response, post_id=urn, url=post_url(urn))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -21,7 +22,8 @@ from .base import (
     RecentPost,
     RetryAfterError,
 )
-from .http import HttpClient, HttpResponse
+from .http import UNREACHED_BACKOFF_SECONDS, HttpClient, HttpResponse
+from .media import Image, ImageRule, fetch_images
 from .ratelimits import DEFAULT_BACKOFF_SECONDS, now
 
 
@@ -45,9 +47,29 @@ def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield unique[start : start + size]
 
 
+@contextmanager
+def before_the_post(what: str) -> Iterator[None]:
+    """Calls made before the post call (media uploads) publish nothing: a lost answer is a retry.
+
+    An orphaned upload costs nothing (platforms expire unattached media), so an outcome-unknown
+    failure here becomes retry-after, never unknown.
+    """
+    try:
+        yield
+    except OutcomeUnknownError as exc:
+        raise RetryAfterError(
+            f"{exc} ({what}, before the post: nothing was published)",
+            retry_after=UNREACHED_BACKOFF_SECONDS,
+            detail=exc.detail,
+            status=exc.status,
+            rate_limit=exc.rate_limit,
+        ) from exc
+
+
 class LiveAdapter:
     platform = ""
     display_name = ""
+    image_rule: ImageRule | None = None  # None: this adapter attaches no images from media_urls
 
     @cached_property
     def client(self) -> HttpClient:
@@ -68,6 +90,44 @@ class LiveAdapter:
 
     def _publish(self, request: PublishRequest) -> PublishResult:
         raise NotImplementedError
+
+    # --- images ---------------------------------------------------------------------------------
+
+    def image_rule_for(self, request: PublishRequest) -> ImageRule:
+        if self.image_rule is None:
+            raise PermanentError(f"{self.platform}: this adapter does not upload media")
+        return self.image_rule
+
+    def fetch_images(self, request: PublishRequest) -> tuple[Image, ...]:
+        """The images of ``media_urls``, fetched and checked (type, size) against the platform's rule."""
+        return fetch_images(self.client, request.media_urls, self.image_rule_for(request))
+
+    def with_media(self, request: PublishRequest) -> PublishRequest:
+        """LIVE: fetch and upload the images of ``media_urls``; the request then names the uploads."""
+        if not request.media_urls:
+            return request
+        images = self.fetch_images(request)
+        with before_the_post("media upload"):
+            return self.upload_media(request, images)
+
+    def upload_media(self, request: PublishRequest, images: Sequence[Image]) -> PublishRequest:
+        """Upload ``images`` and return the request with their platform ids (and no media_urls)."""
+        raise NotImplementedError
+
+    def proof_media(self, request: PublishRequest, images: Sequence[Image]) -> tuple[list[HttpRequest], PublishRequest]:
+        """PROOF: the upload requests LIVE would send first, and the request naming stand-in ids."""
+        raise NotImplementedError
+
+    def upload_id(self, response: HttpResponse, value: Any, what: str) -> str:
+        """An id from an upload answer; a 2xx without one is a retry (nothing is public yet)."""
+        if isinstance(value, str) and value:
+            return value
+        raise RetryAfterError(
+            f"{self.platform}: {what} answered HTTP {response.status} without an id; nothing was published",
+            retry_after=UNREACHED_BACKOFF_SECONDS,
+            detail=response.body,
+            status=response.status,
+        )
 
     def lookup_recent(self, credentials: Credentials, since: datetime, limit: int) -> list[RecentPost]:
         """The account's posts created at or after ``since``, newest first, at most ``limit``."""

@@ -79,7 +79,8 @@ def common_violations(
     out silently without its image.
     """
     problems: list[str] = []
-    if text_required and not request.text.strip() and not request.media_ids:
+    has_media = bool(request.media_ids) or (uploads_media_urls and bool(request.media_urls))
+    if text_required and not request.text.strip() and not has_media:
         problems.append(f"text: empty, {platform} needs text")
     if request.media_urls and not uploads_media_urls:
         remedy = "upload them first and pass media_ids" if takes_media_ids else "remove them"

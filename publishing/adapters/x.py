@@ -1,9 +1,15 @@
-"""X API v2: POST /2/tweets (contracts.md 2.1)."""
+"""X API v2: POST /2/tweets (contracts.md 2.1); images first through POST /2/media/upload.
+
+An image is uploaded in one shot (multipart ``media`` + ``media_category=tweet_image``,
+scope ``media.write``); the answer's ``data.id`` goes into the post's ``media.media_ids``.
+"""
 
 from __future__ import annotations
 
 import base64
 import calendar
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -22,11 +28,14 @@ from .base import (
 )
 from .http import HttpResponse
 from .live import LiveAdapter, chunks, counters
+from .media import GIF, JPEG, PNG, WEBP, Image, ImageRule, placeholder_id, url_violations
 from .ratelimits import header_rate_limit, now, parse_iso, seconds_until
 from .validation import common_violations, over_limit, x_weighted_length
 
 MAX_WEIGHTED_LENGTH = 280
 MAX_MEDIA = 4
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for images (GIFs up to 15 MB need the chunked upload)
+IMAGE_RULE = ImageRule("X", MAX_MEDIA, MAX_IMAGE_BYTES, (JPEG, PNG, GIF, WEBP))
 MAX_IDS_PER_LOOKUP = 100
 METRIC_NAMES = {
     "impressions": "impression_count",
@@ -39,6 +48,7 @@ METRIC_NAMES = {
 class XAdapter(LiveAdapter):
     platform = "x"
     display_name = "X"
+    image_rule = IMAGE_RULE
 
     def _base(self) -> str:
         return settings.X_API_BASE_URL.rstrip("/")
@@ -59,18 +69,45 @@ class XAdapter(LiveAdapter):
             body=body,
         )
 
+    def build_upload_request(self, credentials: Credentials, image: Image) -> HttpRequest:
+        """POST /2/media/upload, one shot: the bytes as multipart ``media``, the category as a field."""
+        return HttpRequest(
+            method="POST",
+            url=f"{self._base()}/2/media/upload",
+            headers=self._auth(credentials),
+            form={"media_category": "tweet_image"},
+            files={"media": (image.filename, image.content, image.mime_type)},
+        )
+
+    def upload_media(self, request: PublishRequest, images: Sequence[Image]) -> PublishRequest:
+        ids = []
+        for image in images:
+            response = self.call(self.build_upload_request(request.credentials, image))
+            data = response.body.get("data") if isinstance(response.body, dict) else None
+            ids.append(self.upload_id(response, data.get("id") if isinstance(data, dict) else None, "media upload"))
+        return dataclasses.replace(request, media_urls=(), media_ids=(*request.media_ids, *ids))
+
+    def proof_media(self, request: PublishRequest, images: Sequence[Image]) -> tuple[list[HttpRequest], PublishRequest]:
+        uploads = [self.build_upload_request(request.credentials, image) for image in images]
+        ids = tuple(placeholder_id(image) for image in images)
+        return uploads, dataclasses.replace(request, media_urls=(), media_ids=(*request.media_ids, *ids))
+
     def validate(self, request: PublishRequest) -> list[str]:
-        problems = common_violations(request, self.display_name, takes_media_ids=True)
+        problems = common_violations(request, self.display_name, uploads_media_urls=True, takes_media_ids=True)
         problems += over_limit(
             "text", x_weighted_length(request.text), "weighted characters", self.display_name, MAX_WEIGHTED_LENGTH
         )
-        problems += over_limit("media_ids", len(request.media_ids), "items", self.display_name, MAX_MEDIA)
+        if request.media_urls:
+            problems += url_violations(request.media_urls, IMAGE_RULE, attached=len(request.media_ids))
+        else:
+            problems += over_limit("media_ids", len(request.media_ids), "items", self.display_name, MAX_MEDIA)
         for name, value in [("reply_to", request.reply_to), *(("media_ids", m) for m in request.media_ids)]:
             if value and not (value.isascii() and value.isdigit() and len(value) <= 19):
                 problems.append(f"{name}: {value!r} is not an X numeric id (1-19 digits)")
         return problems
 
     def _publish(self, request: PublishRequest) -> PublishResult:
+        request = self.with_media(request)
         response = self.call(self.build_publish_request(request))
         data = response.body.get("data") if isinstance(response.body, dict) else None
         post_id = str(data.get("id", "")) if isinstance(data, dict) else ""

@@ -238,3 +238,57 @@ def test_post_times_are_entered_and_shown_in_the_campaign_time_zone(client, runn
     assert post.scheduled_at == dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.UTC)  # 09:00 CEST
     page = client.get(url).content.decode()
     assert 'value="09:00:00"' in page and "Times in Europe/Berlin" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_media_changed_behind_the_services_back_is_refused(client, pending_post, reviewer_user):
+    approve_in_admin(client, reviewer_user, pending_post)
+    Post.objects.filter(pk=pending_post.pk).update(media_urls=["https://cdn.example/nobody-approved.png"])
+    Dispatcher(worker_id="t").drain()
+    assert not PublishTarget.objects.filter(post=pending_post, status="published").exists()
+    messages = refusals(pending_post)
+    assert len(messages) == 2
+    assert all("differs from the approved content" in m for m in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_media_edited_after_approval_voids_it_and_publishes_nothing(client, pending_post, reviewer_user, author):
+    approve_in_admin(client, reviewer_user, pending_post)
+    before = pending_post.compute_sha256()
+    pending_post.refresh_from_db()
+    services.post_update(post=pending_post, actor=author, media_urls=["https://cdn.example/new.png"])
+    pending_post.refresh_from_db()
+    assert pending_post.content_sha256 != before  # the media is part of the reviewed content
+    assert pending_post.status == "pending_review"
+    Dispatcher(worker_id="t").drain()
+    assert not PublishTarget.objects.filter(post=pending_post, status="published").exists()
+    assert all("not approved" in m for m in refusals(pending_post))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approved_post_with_an_image_writes_proof_artifacts_with_the_uploads(
+    client, running_campaign, author, reviewer_user, httpserver
+):
+    image = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    httpserver.expect_request("/launch.png").respond_with_data(image, content_type="image/png")
+    url = httpserver.url_for("/launch.png")
+    accounts = [AccountFactory(platform="mastodon", handle="@brand@example.social"), AccountFactory(platform="x")]
+    post = services.post_create(campaign=running_campaign, author=author, title="Pic", body="Our launch",
+                                accounts=accounts, media_urls=[url])  # fmt: skip
+    services.post_submit(post=post, actor=author)
+    assert post.approved_content()["media_urls"] == [url]
+
+    approve_in_admin(client, reviewer_user, post)
+    Dispatcher(worker_id="t").drain()
+
+    targets = list(PublishTarget.objects.filter(post=post).select_related("account"))
+    assert [t.status for t in targets] == ["published", "published"]
+    for target in targets:
+        recorded = json.loads(Path(target.artifact_path).read_text())
+        assert recorded["media"] == [
+            {"url": url, "mime_type": "image/png", "size": len(image), "sha256": hashlib.sha256(image).hexdigest()}
+        ]
+        [upload] = recorded["uploads"]
+        assert upload["files"]  # multipart on both X and Mastodon, shown as size and hash
+        ids = recorded["request"]["body"].get("media_ids") or recorded["request"]["body"]["media"]["media_ids"]
+        assert len(ids) == 1

@@ -6,6 +6,7 @@ folder is absent.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,37 @@ def x_create_post_validator() -> Draft4Validator:
     schema = openapi["paths"]["/2/tweets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     registry = Registry().with_resource("urn:x-openapi", Resource(contents=openapi, specification=DRAFT4))
     return Draft4Validator({"$ref": f"urn:x-openapi{schema['$ref']}"}, registry=registry)
+
+
+def x_media_upload_validator() -> Draft4Validator:
+    """The fields of POST /2/media/upload (multipart: ``media`` is the file, shown here as a string)."""
+    openapi = _load("x/openapi.json")
+    content = openapi["paths"]["/2/media/upload"]["post"]["requestBody"]["content"]
+    schema = content["multipart/form-data"]["schema"]
+    registry = Registry().with_resource("urn:x-openapi", Resource(contents=openapi, specification=DRAFT4))
+    return Draft4Validator({"$ref": f"urn:x-openapi{schema['$ref']}"}, registry=registry)
+
+
+def x_schema_validator(name: str) -> Draft4Validator:
+    """One of X's component schemas (e.g. MediaUploadResponse), to hold the fake's answers to it."""
+    openapi = _load("x/openapi.json")
+    registry = Registry().with_resource("urn:x-openapi", Resource(contents=openapi, specification=DRAFT4))
+    return Draft4Validator({"$ref": f"urn:x-openapi#/components/schemas/{name}"}, registry=registry)
+
+
+def check_mastodon_media_upload(fields: set[str]) -> None:
+    """The multipart field names of POST /api/v2/media against the spec: known ones, ``file`` required."""
+    schema = mastodon_operation("/api/v2/media", "post")["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert fields <= set(schema["properties"]), f"not in POST /api/v2/media: {fields - set(schema['properties'])}"
+    assert set(schema.get("required", [])) <= fields, f"missing required {set(schema['required']) - fields}"
+
+
+def mastodon_example(name: str) -> Any:
+    return _load("mastodon/schema.json")["components"]["examples"][name]["value"]
+
+
+def bluesky_lexicon(nsid: str) -> dict:
+    return _lexicon(nsid)
 
 
 def mastodon_operation(path: str, method: str) -> dict:
@@ -140,6 +172,18 @@ def lexicon_errors(value: Any, definition: dict, context: str, where: str = "$")
         return errors
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{where}: expected boolean"]
+    if kind == "blob":
+        ref = value.get("ref") if isinstance(value, dict) else None
+        if not (isinstance(value, dict) and value.get("$type") == "blob" and isinstance(ref, dict)):
+            return [f"{where}: expected a blob ref {{$type: blob, ref: {{$link}}, mimeType, size}}"]
+        errors = [] if isinstance(ref.get("$link"), str) and ref["$link"] else [f"{where}.ref: no $link"]
+        mime, size = value.get("mimeType", ""), value.get("size")
+        accepted = definition.get("accept", ["*/*"])
+        if not any(fnmatch.fnmatch(mime, pattern) for pattern in accepted):
+            errors.append(f"{where}.mimeType: {mime!r} not in {accepted}")
+        if not isinstance(size, int) or size > definition.get("maxSize", 1e18):
+            errors.append(f"{where}.size: {size!r} over maxSize {definition.get('maxSize')}")
+        return errors
     raise AssertionError(f"lexicon type {kind} not handled by this checker")
 
 
