@@ -10,6 +10,12 @@ limit: the sink's own speed), and ≥ 1.0 × django-post-office in its fastest c
   text + HTML), then the result row; ``--threads`` workers, each with its own DB and SMTP connection.
   The attempt table is a bench-local one (raw SQL); outreach's send_email handler adds its own
   audit rows and caps on top, which this does not measure.
+- product (``--product N``, default 2,000): the real outreach path end to end. N leads enrolled in
+  an approved one-step sequence of a running LIVE campaign, the tick's producer enqueues N
+  ``send_email`` actions, and the concurrent dispatcher drains them: contact gate (caps counted
+  from the attempt table under the mailbox lock, suppressions, consent, window), attempt row,
+  adapter send (its own SMTP connection per message), result, lead/enrollment transitions with
+  audit rows, the ``email_sent`` event. Timed: the drain only.
 - django-post-office: send_many (its queue rows, bulk-inserted) then send_queued until done, for a
   few BATCH_SIZE / processes / THREADS_PER_PROCESS settings; best total reported. Installed for the
   benchmark only (``pip install django-post-office==3.12.0``), not a project dependency.
@@ -143,6 +149,72 @@ def _ours_threads(messages: list, threads: int) -> float:
     return elapsed
 
 
+def run_product(n: int, threads: int) -> tuple[float, int]:
+    """The outreach send path as the product runs it; returns (drain seconds, attempts sent)."""
+    from datetime import time as clock
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns import services as campaign_services
+    from campaigns.controls import control_set
+    from campaigns.models import Action, Campaign, ChannelConfig
+    from outreach.models import Lead, Mailbox, SendAttempt, Sequence, SequenceStep
+    from outreach.producers import due_steps
+    from outreach.sequences import enrollment_create, template_approve, template_create, template_submit
+    from publishing.worker import ConcurrentDispatcher
+
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE campaigns_actionlog, campaigns_action, campaigns_auditentry, campaigns_campaign, "
+                    "campaigns_controlflag, campaigns_event, campaigns_eventdedupe, outreach_lead "
+                    "RESTART IDENTITY CASCADE")  # fmt: skip
+    users = get_user_model().objects
+    owner = users.filter(username="bench-owner").first() or users.create_user("bench-owner", password="x")
+    boss = users.filter(username="bench-boss").first() or users.create_superuser("bench-boss", password="x")
+    campaign = Campaign.objects.create(name="bench", slug="bench", owner=owner, channels=["email"], strategy="bench",
+                                       mode="live", max_emails_per_day=1_000_000)  # fmt: skip
+    campaign_services.campaign_submit(campaign=campaign, actor=owner)
+    campaign_services.campaign_approve(campaign=campaign, actor=boss)
+    campaign_services.campaign_start(campaign=campaign, actor=boss)
+    control_set(action="live", actor="bench")
+    ChannelConfig.objects.create(campaign=campaign, channel="email", daily_cap=1_000_000, hourly_cap=1_000_000,
+                                 per_lead_limit=10, cooldown_hours=0, warmup_start=0)  # fmt: skip
+    Mailbox.objects.create(campaign=campaign, from_email="hello@acme.example", from_name="Acme", warmup_start=0,
+                           daily_cap=1_000_000, hourly_cap=1_000_000)  # fmt: skip
+    template = template_create(campaign=campaign, actor="bench", name="intro", subject="Quick question, {{ first_name }}",
+                               body_text="Hi {{ first_name }},\n\nA short note from Acme.\n\nUnsubscribe: {{ unsubscribe_url }}\n",
+                               body_html="<p>Hi {{ first_name }},</p><p>A short note from Acme.</p>"
+                                         "<p><a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>")  # fmt: skip
+    template_submit(template=template, actor="bench")
+    template_approve(template=template, actor=boss)
+    sequence = Sequence.objects.create(campaign=campaign, name="bench", send_days=list(range(7)),
+                                       window_start=clock(0, 0), window_end=clock(23, 59, 59))  # fmt: skip
+    SequenceStep.objects.create(sequence=sequence, position=1, template=template, wait_hours=0, condition="always")
+    leads = Lead.objects.bulk_create(
+        [Lead(email=f"lead{i}@example.org", name=f"Lead {i}", identity_sha256=f"{i:064x}",
+              consent_status=Lead.Consent.GRANTED) for i in range(n)],
+        batch_size=2000,
+    )  # fmt: skip
+    for lead in leads:
+        enrollment_create(lead=lead, sequence=sequence, actor="bench")
+    parent = Action.objects.create(idempotency_key="bench-tick", action_type="noop", status="succeeded")
+    enqueued = 0
+    while True:
+        batch = due_steps(campaign=campaign, now=timezone.now(), parent=parent)
+        enqueued += batch
+        if not batch:
+            break
+    assert enqueued == n, f"the producer enqueued {enqueued} of {n}"
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    started = time.perf_counter()
+    with ConcurrentDispatcher(threads=threads, worker_id="bench") as dispatcher:
+        dispatcher.drain()
+    elapsed = time.perf_counter() - started
+    return elapsed, SendAttempt.objects.filter(status="sent").count()
+
+
 def run_post_office(n: int, configs: list[tuple[int, int, int]]) -> list[tuple[tuple[int, int, int], dict]]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "postoffice_settings",
            "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent)])}  # fmt: skip
@@ -165,9 +237,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--processes", type=int, default=1, help="forked worker processes, each with --threads")
     parser.add_argument("--skip-post-office", action="store_true")
+    parser.add_argument("--product", type=int, default=2000, help="messages through the real outreach path (0: skip)")
     args = parser.parse_args()
     sink = Sink()
-    os.environ.update({"EMAIL_PROVIDER": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port),
+    os.environ.update({"EMAIL_PROVIDER": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port), "PUBLISHING_MODE": "live",
                        "EMAIL_TIMEOUT": "30"})  # fmt: skip
     setup("cas_h4_bench")
     import logging
@@ -185,6 +258,10 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute("SELECT count(*), count(DISTINCT key) FROM bench_email_attempt WHERE status = 'sent'")
             sent_rows, distinct_keys = cur.fetchone()
+        product = None
+        if args.product:
+            product = run_product(args.product, args.threads)
+            product_counts = sink.counts()
         po = []
         if not args.skip_post_office:
             configs = [(100, 1, 5), (1000, 1, 5), (1000, 1, 10), (5000, 2, 10)]
@@ -201,6 +278,13 @@ def main() -> None:
           f"{sent_rows:,} sent rows, {distinct_keys:,} keys; duplicates {ours['count'] - ours['unique']}, "
           f"lost {args.n - ours['count']}")  # fmt: skip
     print("  " + ratio_line("ours vs raw smtplib", args.n / t_ours, args.n / t_raw, "msgs/s", "≥ 0.5"))
+    if product:
+        t_product, product_sent = product
+        print(f"  product outreach path ({args.product:,} send_email actions, ConcurrentDispatcher {args.threads} "
+              f"threads): {t_product:.2f} s ({args.product / t_product:,.0f}/s); {product_sent:,} sent attempts; "
+              f"sink got {product_counts['count']:,}, {product_counts['unique']:,} distinct Message-IDs")  # fmt: skip
+        print("  " + ratio_line("product path vs raw smtplib", args.product / t_product, args.n / t_raw, "msgs/s",
+                                "≥ 0.5"))  # fmt: skip
     if po:
         for (batch, processes, threads), r in po:
             print(f"  django-post-office BATCH_SIZE={batch} processes={processes} THREADS_PER_PROCESS={threads}: "
