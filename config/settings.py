@@ -197,6 +197,9 @@ PUBLISH_CONCURRENCY_PER_ACCOUNT = int(env_float("PUBLISH_CONCURRENCY_PER_ACCOUNT
 # --- Analytics ---
 # Public base of tracked links (/c/<code>) written into posts and emails.
 TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhost:8000")
+# Who rewrites links in posts and emails to tracked /c/<code> URLs (campaigns/tracking.py); set
+# TRACK_LINKS=false to send links as written.
+TRACKED_LINK_REWRITER = "analytics.links.links_rewrite" if env_bool("TRACK_LINKS", True) else ""
 # Attribution: touches up to this many days before a conversion count; time decay halves per half-life.
 ATTRIBUTION_LOOKBACK_DAYS = int(env_float("ATTRIBUTION_LOOKBACK_DAYS", 30))
 ATTRIBUTION_HALF_LIFE_DAYS = env_float("ATTRIBUTION_HALF_LIFE_DAYS", 7.0)
