@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from publishing.crypto import rotate
-from publishing.models import MastodonApp, SocialAccount
+from publishing.crypto import EncryptedTextField, rotate
 
-# (model, encrypted fields): raw ciphertext is read and written, so no secret is ever decoded to text here
-ENCRYPTED = [(SocialAccount, ("access_token", "refresh_token")), (MastodonApp, ("client_secret",))]
+
+def encrypted_fields() -> list[tuple[type, tuple[str, ...]]]:
+    """(model, its EncryptedTextField names) for every installed model: secrets of any app (social
+    tokens, IMAP passwords…) rotate without this command knowing them. Raw ciphertext is read and
+    written, so no secret is ever decoded to text here."""
+    found = []
+    for model in apps.get_models():
+        names = tuple(f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
+        if names and not model._meta.proxy:
+            found.append((model, names))
+    return found
 
 
 class Command(BaseCommand):
@@ -17,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         total = 0
-        for model, fields in ENCRYPTED:
+        for model, fields in encrypted_fields():
             table = model._meta.db_table
             columns = ", ".join(model._meta.get_field(f).column for f in fields)
             lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
