@@ -4,6 +4,9 @@ Only schedules whose name starts with ``auto:`` are managed: sync creates, updat
 deletes those, and leaves schedules a person made in the admin alone.
 """
 
+# How often IMAP inboxes are read; also the slot of the poll_imap action keys (one poll per slot).
+IMAP_POLL_MINUTES = 5
+
 SCHEDULES = [
     {
         "name": "auto:webhooks",
@@ -56,6 +59,13 @@ SCHEDULES = [
         "func": "publishing.accounts.accounts_refresh_due",
         "schedule_type": "I",
         "minutes": 5,  # well inside TOKEN_REFRESH_AHEAD_SECONDS (15 min): every token gets two chances
+        "repeats": -1,
+    },
+    {
+        "name": "auto:imap-poll",
+        "func": "outreach.imap_poll.imap_polls_enqueue_task",
+        "schedule_type": "I",  # read replies from the IMAP inboxes set up in the admin
+        "minutes": IMAP_POLL_MINUTES,
         "repeats": -1,
     },
 ]

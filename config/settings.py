@@ -283,6 +283,12 @@ ACTION_TYPES = {
         "schema": "outreach.handlers.PROCESS_ESP_EVENT_PAYLOAD",
         "priority": 70,  # bounces and unsubscribes must land before the next sends
     },
+    "poll_imap": {
+        "handler": "outreach.handlers.poll_imap",
+        "schema": "outreach.handlers.POLL_IMAP_PAYLOAD",
+        "priority": 75,  # replies stop sequences: read them before the next sends
+        "max_attempts": 3,  # keyed per poll slot; the next slot tries again anyway
+    },
 }
 ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
 # /health/ answers 503 when work is due and the dispatcher has not beaten for this long.
@@ -328,6 +334,13 @@ OUTREACH_PUBLIC_BASE_URL = os.environ.get("OUTREACH_PUBLIC_BASE_URL", "https://l
 # mailto: target of List-Unsubscribe; empty = unsubscribe@<the sending mailbox's domain>.
 OUTREACH_UNSUBSCRIBE_MAILTO = os.environ.get("OUTREACH_UNSUBSCRIBE_MAILTO", "")
 OUTREACH_REPLY_CLASSIFIER = os.environ.get("OUTREACH_REPLY_CLASSIFIER", "outreach.replies.classify_rules")
+# IMAP polling (outreach.imap_poll), the alternative to an ESP's inbound webhook: inboxes are set up
+# in the admin; these bound each poll. A first poll reads IMAP_BACKFILL_DAYS before the inbox was added.
+IMAP_TIMEOUT_SECONDS = env_float("IMAP_TIMEOUT_SECONDS", 20.0)
+IMAP_SSL_CAFILE = os.environ.get("IMAP_SSL_CAFILE", "")  # empty = the system's CA store
+IMAP_FETCH_BATCH = int(env_float("IMAP_FETCH_BATCH", 50))  # messages per FETCH and per committed batch
+IMAP_BACKFILL_DAYS = int(env_float("IMAP_BACKFILL_DAYS", 14))
+IMAP_POLL_MINUTES = schedules.IMAP_POLL_MINUTES
 # django-anymail webhooks (/anymail/<esp>/tracking/ and /inbound/): basic auth for all ESPs
 # ("user:pass", put the credentials in the webhook URL) plus each ESP's signature key where it has one.
 ANYMAIL = {

@@ -1,5 +1,5 @@
 """Outreach in the admin: leads (GDPR export/erase, CSV import), suppressions (DNC import), mailboxes,
-templates (preview, review), sequences, enrollments, attempts, ESP events and replies.
+IMAP inboxes (poll now), templates (preview, review), sequences, enrollments, attempts, ESP events and replies.
 
 Statuses are read-only; every write goes through outreach's services.
 """
@@ -21,13 +21,14 @@ from campaigns.adminkit import apply_service, audit_table, error_text, reason_ac
 from campaigns.errors import TransitionError
 from campaigns.models import Campaign
 
+from . import imap_poll, services
 from . import sequences as seq_services
-from . import services
 from .importing import check_encoding, leads_import
 from .models import (
     CaptureForm,
     Enrollment,
     EspEvent,
+    ImapInbox,
     Lead,
     Mailbox,
     OutreachTask,
@@ -382,3 +383,54 @@ class OutreachTaskAdmin(admin.ModelAdmin):
 @admin.register(CaptureForm)
 class CaptureFormAdmin(admin.ModelAdmin):
     list_display = ["campaign", "enabled", "double_opt_in", "rate_limit_per_hour", "sequence"]
+
+
+class ImapInboxForm(forms.ModelForm):
+    """The password is write-only: never rendered back; left blank it keeps the stored one."""
+
+    new_password = forms.CharField(label="Password", required=False, strip=False,
+                                   widget=forms.PasswordInput(render_value=False),
+                                   help_text="Stored encrypted. Leave blank to keep the current password.")  # fmt: skip
+
+    class Meta:
+        model = ImapInbox
+        fields = ["name", "host", "port", "security", "username", "new_password", "folder", "enabled"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.instance.pk and not data.get("new_password"):
+            self.add_error("new_password", "a password is required for a new inbox")
+        return data
+
+
+@admin.register(ImapInbox)
+class ImapInboxAdmin(admin.ModelAdmin):
+    form = ImapInboxForm
+    list_display = ["name", "username", "host", "folder", "enabled", "last_polled_at", "messages_stored", "last_error"]
+    list_filter = ["enabled"]
+    readonly_fields = ["uidvalidity", "last_uid", "last_polled_at", "messages_stored", "last_error", "audit"]
+    actions = ["poll_now"]
+    CURSOR_FIELDS = ("host", "port", "username", "folder")
+
+    @admin.display(description="history")
+    def audit(self, obj: ImapInbox) -> str:
+        return audit_table(obj)
+
+    def save_model(self, request, obj: ImapInbox, form, change: bool) -> None:
+        if form.cleaned_data.get("new_password"):
+            obj.password = form.cleaned_data["new_password"]
+        super().save_model(request, obj, form, change)
+        moved = [name for name in self.CURSOR_FIELDS if name in form.changed_data]
+        if change and moved:
+            imap_poll.inbox_cursor_reset(inbox=obj, actor=request.user,
+                                         reason=f"{', '.join(moved)} changed: the next poll rescans")  # fmt: skip
+
+    @admin.action(description="Poll the selected inboxes now")
+    def poll_now(self, request, queryset):
+        for inbox in queryset:
+            try:
+                result = imap_poll.inbox_poll(inbox=inbox, actor=request.user)
+            except imap_poll.ImapPollError as exc:
+                self.message_user(request, f"{inbox.name}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, str(result), messages.SUCCESS)

@@ -36,6 +36,9 @@ HEADERS_KEPT = ("Message-ID", "In-Reply-To", "References", "Auto-Submitted", "X-
                 "Precedence", "From", "To", "Subject", "Date")  # fmt: skip
 
 
+# The "esp" of replies read by outreach.imap_poll: the Message-ID dedupes across polls and inboxes.
+IMAP_ESP = "imap"
+
 _seen = threading.local()
 
 
@@ -102,19 +105,28 @@ def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
                     message_id=event.message_id or "", recipient=event.recipient or "", payload=payload)  # fmt: skip
 
 
+def inbound_store(*, esp: str, event_id: str | None, timestamp: Any, message: Any, from_addr: str, subject: str,
+                  text: str) -> tuple[EspEvent | None, bool]:  # fmt: skip
+    """Store one inbound email (anymail's inbound webhook or an IMAP poll) in the one shape that
+    ``_process_inbound`` reads. Without an event id, the Message-ID (then a hash) dedupes it."""
+    headers = {name: str(message[name]) for name in HEADERS_KEPT if message is not None and message[name] is not None}
+    payload = _jsonable({
+        "event_type": "inbound", "timestamp": timestamp, "from": from_addr,
+        "subject": subject, "text": text[:100_000], "headers": headers,
+    })  # fmt: skip
+    return esp_event_store(esp=esp.lower(), kind=EspEvent.Kind.INBOUND,
+                           event_id=event_id or headers.get("Message-ID") or _fallback_id(payload),
+                           event_type="inbound", message_id=headers.get("Message-ID", ""), recipient=from_addr,
+                           payload=payload)  # fmt: skip
+
+
 def on_inbound(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
     _seen.ran = True
     message = event.message
-    headers = {name: str(message[name]) for name in HEADERS_KEPT if message and message[name] is not None}
     from_addr = message.from_email.addr_spec if message and message.from_email else ""
     text = (getattr(message, "stripped_text", None) or message.text or "") if message else ""
-    payload = _jsonable({
-        "event_type": event.event_type, "timestamp": event.timestamp, "from": from_addr,
-        "subject": message.subject if message else "", "text": text[:100_000], "headers": headers,
-    })  # fmt: skip
-    event_id = event.event_id or headers.get("Message-ID") or _fallback_id(payload)
-    esp_event_store(esp=esp_name.lower(), kind=EspEvent.Kind.INBOUND, event_id=event_id, event_type="inbound",
-                    message_id=headers.get("Message-ID", ""), recipient=from_addr, payload=payload)  # fmt: skip
+    inbound_store(esp=esp_name, event_id=event.event_id, timestamp=event.timestamp, message=message or None,
+                  from_addr=from_addr, subject=message.subject if message else "", text=text)  # fmt: skip
 
 
 def _attempt_for(event: EspEvent) -> SendAttempt | None:
@@ -186,7 +198,8 @@ def _process_inbound(event: EspEvent, actor: str) -> str:
         if lead is None:
             return f"{label} reply from {reply_in.from_email}: no lead matched"
         campaign = attempt.campaign if attempt else lead.campaign
-        event_record(kind="reply", campaign=campaign, channel="email", lead_id=lead.pk, source=f"anymail:{event.esp}",
+        source = "imap" if event.esp == IMAP_ESP else f"anymail:{event.esp}"
+        event_record(kind="reply", campaign=campaign, channel="email", lead_id=lead.pk, source=source,
                      dedupe_key=f"reply:{event.pk}", data={"label": label, "matched_by": how})  # fmt: skip
         if label == Reply.Label.BOUNCE:
             lead_bounced(lead=lead, campaign=campaign, actor=actor, source="bounce reply",

@@ -16,7 +16,7 @@ from campaigns.events import event_record
 from campaigns.models import Action, Campaign, Event
 from campaigns.outcomes import Outcome
 
-from .models import Enrollment, EspEvent, Lead, Reply, SendAttempt, SequenceStep
+from .models import Enrollment, EspEvent, ImapInbox, Lead, Reply, SendAttempt, SequenceStep
 from .sending import (
     compliance_headers,
     email_fields,
@@ -302,4 +302,25 @@ def process_esp_event(action: Action) -> Outcome:
     return Outcome.ok(result)
 
 
-__all__ = ["attempt_reconcile", "process_esp_event", "send_confirmation", "send_email"]
+POLL_IMAP_PAYLOAD = {
+    "type": "object",
+    "properties": {"inbox_id": {"type": "integer", "minimum": 1}},
+    "required": ["inbox_id"],
+    "additionalProperties": False,
+}
+
+
+def poll_imap(action: Action) -> Outcome:
+    """Read one IMAP inbox's new messages into stored inbound events (each processed by its own action)."""
+    from .imap_poll import ImapPollError, inbox_poll
+
+    inbox = ImapInbox.objects.filter(pk=action.payload["inbox_id"]).first()
+    if inbox is None or not inbox.enabled:
+        return Outcome.skipped("inbox removed or disabled")
+    try:
+        return Outcome.ok(str(inbox_poll(inbox=inbox, actor=_actor(action))))
+    except ImapPollError as exc:
+        return Outcome.retry(str(exc)) if exc.transient else Outcome.permanent(str(exc))
+
+
+__all__ = ["attempt_reconcile", "poll_imap", "process_esp_event", "send_confirmation", "send_email"]

@@ -11,12 +11,14 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.hashing import content_sha256
 from campaigns.models import validate_timezone
+from publishing.crypto import EncryptedTextField
 
 from .identity import lead_identity_sha256
 
@@ -509,3 +511,39 @@ class Reply(models.Model):
 def lead_tz(lead: Lead, campaign) -> zoneinfo.ZoneInfo:
     """The lead's time zone, else the campaign's."""
     return zoneinfo.ZoneInfo(lead.timezone or campaign.timezone or "UTC")
+
+
+class ImapInbox(models.Model):
+    """A mailbox whose replies we read over IMAP: the alternative to an ESP's inbound webhook.
+
+    The cursor (uidvalidity, last_uid) is written only by outreach.imap_poll, which moves it with a
+    compare-and-set in the same transaction that stores the messages it covers.
+    """
+
+    class Security(models.TextChoices):
+        SSL = "ssl", "IMAPS (TLS from the first byte, port 993)"
+        STARTTLS = "starttls", "STARTTLS (upgrade on port 143)"
+        PLAIN = "plain", "None (loopback or a trusted network only)"
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993, validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
+    username = models.CharField(max_length=320)
+    password = EncryptedTextField(blank=True, editable=False)
+    folder = models.CharField(max_length=200, default="INBOX")
+    enabled = models.BooleanField(default=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False,
+                                         help_text="The folder's UIDVALIDITY when the cursor was last moved.")  # fmt: skip
+    last_uid = models.BigIntegerField(default=0, editable=False, help_text="Highest UID already stored.")
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    messages_stored = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "IMAP inbox"
+        verbose_name_plural = "IMAP inboxes"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username}@{self.host})"

@@ -110,6 +110,28 @@ def ooo_resume_at(text: str, *, now: datetime) -> datetime:
     return now + timedelta(days=7)
 
 
+# Where the quoted original starts in a plain-text reply: "On <date>, <name> wrote:" (Gmail,
+# Apple Mail, Thunderbird; Gmail may wrap it onto two lines), Outlook's separators, or a ">" block.
+QUOTE_START = re.compile(
+    r"^(?:On\s.{0,300}?wrote:\s*$|-{2,}\s*Original Message\s*-{2,}|_{20,}\s*$|From:\s.+\n(?:Sent|Date):\s)",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+
+
+def reply_text_strip(text: str) -> str:
+    """The new part of a reply, without the quoted original below it.
+
+    Our own footer (with its "unsubscribe" link) is quoted in most replies; classifying the quote
+    would label every reply an unsubscribe. ESPs do this for their inbound webhooks
+    (``stripped_text``); IMAP gives us the whole message, so we do it here.
+    """
+    match = QUOTE_START.search(text)
+    head = text[: match.start()] if match else text
+    kept = [line for line in head.splitlines() if not line.lstrip().startswith(">")]
+    stripped = "\n".join(kept).strip()
+    return stripped or text.strip()
+
+
 def message_ids(headers: dict[str, str]) -> list[str]:
     ids: list[str] = []
     for name in ("In-Reply-To", "References"):

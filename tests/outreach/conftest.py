@@ -52,3 +52,21 @@ def outreach_setup(running_campaign, reviewer_user):
                                        condition="always")  # fmt: skip
     return {"campaign": running_campaign, "mailbox": mailbox, "template": template, "sequence": sequence,
             "step": step}  # fmt: skip
+
+
+@pytest.fixture
+def sent(outreach_setup):
+    """A lead that received step 1 (attempt row with our Message-ID), still enrolled for step 2."""
+    from outreach.models import SendAttempt, SequenceStep
+    from outreach.sequences import enrollment_create
+    from outreach.services import lead_upsert
+
+    campaign = outreach_setup["campaign"]
+    SequenceStep.objects.create(sequence=outreach_setup["sequence"], position=2, wait_hours=48,
+                                template=outreach_setup["template"])  # fmt: skip
+    lead, _ = lead_upsert(actor="t", email="ada@example.com", name="Ada", company="Engines")
+    enrollment_create(lead=lead, sequence=outreach_setup["sequence"], actor="t")
+    attempt = SendAttempt.objects.create(idempotency_key="k:1", action_key="k", campaign=campaign, lead=lead,
+                                         to_email="ada@example.com", message_id="abc.123@brand.example",
+                                         status="sent", mailbox=outreach_setup["mailbox"])  # fmt: skip
+    return {**outreach_setup, "lead": lead, "attempt": attempt}

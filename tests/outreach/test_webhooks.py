@@ -13,10 +13,8 @@ from django.utils import timezone
 
 from campaigns.dispatcher import Dispatcher
 from campaigns.models import Action, Event
-from outreach.models import Enrollment, EspEvent, Lead, Reply, SendAttempt, Suppression
+from outreach.models import Enrollment, EspEvent, Lead, Reply, Suppression
 from outreach.replies import InboundReply, classify_rules, return_date
-from outreach.sequences import enrollment_create
-from outreach.services import lead_upsert
 
 pytestmark = pytest.mark.django_db
 KEY = "mailgun-signing-key"
@@ -41,22 +39,6 @@ def _tracking(client, event: str, token: str, *, message_id: str, recipient: str
     body = {"signature": sig, "event-data": {"event": event, "id": "ev-" + token, "timestamp": time.time(),
             "recipient": recipient, "message": {"headers": {"message-id": message_id}}, **extra}}  # fmt: skip
     return client.post("/anymail/mailgun/tracking/", data=json.dumps(body), content_type="application/json", **AUTH)
-
-
-@pytest.fixture
-def sent(outreach_setup):
-    """A lead that received step 1 (attempt row with our Message-ID), still enrolled for step 2."""
-    from outreach.models import SequenceStep
-
-    campaign = outreach_setup["campaign"]
-    SequenceStep.objects.create(sequence=outreach_setup["sequence"], position=2, wait_hours=48,
-                                template=outreach_setup["template"])  # fmt: skip
-    lead, _ = lead_upsert(actor="t", email="ada@example.com", name="Ada", company="Engines")
-    enrollment_create(lead=lead, sequence=outreach_setup["sequence"], actor="t")
-    attempt = SendAttempt.objects.create(idempotency_key="k:1", action_key="k", campaign=campaign, lead=lead,
-                                         to_email="ada@example.com", message_id="abc.123@brand.example",
-                                         status="sent", mailbox=outreach_setup["mailbox"])  # fmt: skip
-    return {**outreach_setup, "lead": lead, "attempt": attempt}
 
 
 def test_opened_event_is_stored_once_and_becomes_a_touch_event(client, sent):
