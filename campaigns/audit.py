@@ -44,6 +44,17 @@ def audit_record(
     )
 
 
+def audit_record_many(*, model: type[models.Model], entries: list[dict[str, Any]]) -> None:
+    """Many audit rows of one model in one INSERT. Each entry: pk, actor, action, and optionally
+    old, new, note, data (as ``audit_record``)."""
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(content_type=content_type, object_id=str(e["pk"]), action=e["action"], old=e.get("old", ""),
+                   new=e.get("new", ""), note=e.get("note", ""), data=e.get("data") or {}, **actor_fields(e["actor"]))
+        for e in entries
+    )  # fmt: skip
+
+
 def audit_trail(obj: models.Model):
     return AuditEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=str(obj.pk)
@@ -93,12 +104,15 @@ def transition_many(
     note: str = "",
     updates: dict[str, Any] | None = None,
     data: dict[Any, dict] | None = None,
+    actors: dict[Any, Any] | None = None,
+    notes: dict[Any, str] | None = None,
 ) -> list[Any]:
     """``transition`` for many rows at once (same old and new status): returns the pks that moved.
 
     Rows no longer in ``old`` are skipped (the caller reports them as conflicts). One SELECT … FOR
     UPDATE, one UPDATE and one INSERT of audit rows, whatever the number of rows. ``updates`` may
-    use expressions (F); ``data`` maps a pk to its audit row's data.
+    use expressions (F, Case); ``data`` maps a pk to its audit row's data, ``actors`` to its actor
+    (default ``actor``), ``notes`` to its note (default ``note``).
     """
     if to not in model.TRANSITIONS.get(old, set()):
         raise InvalidTransition(f"{model._meta.verbose_name}: cannot go from {old} to {to}")
@@ -109,11 +123,9 @@ def transition_many(
         if not moved:
             return []
         model._base_manager.filter(pk__in=moved).update(status=to, **(updates or {}))
-        content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
-        who = actor_fields(actor)
-        AuditEntry.objects.bulk_create(
-            AuditEntry(content_type=content_type, object_id=str(pk), action=f"status:{to}", old=old, new=to,
-                       note=note, data=(data or {}).get(pk, {}), **who)
+        audit_record_many(model=model, entries=[
+            {"pk": pk, "actor": (actors or {}).get(pk, actor), "action": f"status:{to}", "old": old, "new": to,
+             "note": (notes or {}).get(pk, note), "data": (data or {}).get(pk)}
             for pk in moved
-        )  # fmt: skip
+        ])  # fmt: skip
     return moved

@@ -9,7 +9,7 @@ transaction holding the campaign's mailbox locks, so two workers cannot both tak
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -21,7 +21,7 @@ from campaigns.services import strategy_sha256
 
 from .models import Enrollment, Lead, Mailbox, SendAttempt, SequenceStep, Template, lead_tz
 from .sequences import window_reopens_at
-from .services import suppression_reason
+from .services import suppression_reason, suppression_reasons
 
 COUNTED = SendAttempt.COUNTED
 
@@ -38,6 +38,61 @@ class Decision:
         return cls(False, reason, retry_at)
 
 
+@dataclass
+class GateFacts:
+    """What the gate reads from the database, loaded once for a group of one campaign's leads.
+
+    The group send (outreach.group_send) loads these under the campaign lock, asks ``contact_gate``
+    about each lead with them, and calls ``reserved`` for each slot it takes, so the tenth lead of a
+    group sees the caps the first nine used — the same answers as nine separate reservations,
+    without nine rounds of queries. Without facts the gate queries as before.
+    """
+
+    stop: str | None
+    strategy_ok: bool
+    config: ChannelConfig
+    day: int  # the campaign's counted attempts on this channel today (campaign time zone) …
+    hour: int  # … and in the last hour
+    suppressed: dict[int, str | None] = field(default_factory=dict)  # lead pk → reason
+    touches: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)  # lead pk → (count, last)
+    mailboxes: list[Mailbox] = field(default_factory=list)  # annotated with day/hour like _mailboxes()
+
+    @classmethod
+    def load(cls, *, campaign: Campaign, channel: str, leads: list[Lead], now: datetime) -> GateFacts:
+        counts = _campaign_counts(campaign=campaign, channel=channel, now=now)
+        touches = {
+            row["lead_id"]: (row["touches"], row["last"])
+            for row in SendAttempt.objects.filter(lead_id__in=[lead.pk for lead in leads], channel=channel,
+                                                  status__in=COUNTED)
+            .values("lead_id").annotate(touches=Count("id"), last=Max("created_at"))
+        }  # fmt: skip
+        return cls(
+            stop=stop_reason(campaign.pk),
+            strategy_ok=_strategy_ok(campaign),
+            config=_channel_limits(campaign, channel),
+            day=counts["day"],
+            hour=counts["hour"],
+            suppressed=suppression_reasons(leads),
+            touches=touches,
+            mailboxes=_mailboxes(campaign=campaign, now=now) if channel == "email" else [],
+        )
+
+    def reserved(self, *, lead: Lead, mailbox: Mailbox | None, now: datetime) -> None:
+        """One more counted attempt: what the gate's queries would see after its INSERT."""
+        self.day += 1
+        self.hour += 1
+        count, _ = self.touches.get(lead.pk, (0, None))
+        self.touches[lead.pk] = (count + 1, now)
+        if mailbox is not None:
+            mailbox.day += 1
+            mailbox.hour += 1
+            self.mailboxes.sort(key=lambda m: (m.day, m.pk))
+
+
+def _strategy_ok(campaign: Campaign) -> bool:
+    return bool(campaign.strategy_approved_sha256) and campaign.strategy_approved_sha256 == strategy_sha256(campaign)
+
+
 def _channel_limits(campaign: Campaign, channel: str) -> ChannelConfig:
     config = ChannelConfig.objects.filter(campaign=campaign, channel=channel).first()
     if config is None:
@@ -52,13 +107,18 @@ def _day_start(now: datetime, campaign: Campaign) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime) -> Decision | None:
-    config = _channel_limits(campaign, channel)
-    day_start = _day_start(now, campaign)
-    tomorrow = day_start + timedelta(days=1)
-    counts = SendAttempt.objects.filter(
-        campaign=campaign, channel=channel, status__in=COUNTED, created_at__gte=day_start
+def _campaign_counts(*, campaign: Campaign, channel: str, now: datetime) -> dict[str, int]:
+    return SendAttempt.objects.filter(
+        campaign=campaign, channel=channel, status__in=COUNTED, created_at__gte=_day_start(now, campaign)
     ).aggregate(day=Count("id"), hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))))
+
+
+def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime,
+                  facts: GateFacts | None = None) -> Decision | None:  # fmt: skip
+    config = facts.config if facts else _channel_limits(campaign, channel)
+    tomorrow = _day_start(now, campaign) + timedelta(days=1)
+    counts = {"day": facts.day, "hour": facts.hour} if facts else _campaign_counts(campaign=campaign, channel=channel,
+                                                                                   now=now)  # fmt: skip
     daily = config.daily_cap
     if config.warmup_start and campaign.start_date:
         ramp_days = max(0, (now.astimezone(campaign.tz).date() - campaign.start_date).days)
@@ -68,21 +128,24 @@ def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime
     if counts["hour"] >= config.hourly_cap:
         return Decision.no(f"campaign hourly {channel} cap reached ({counts['hour']}/{config.hourly_cap})",
                            now + timedelta(minutes=10))  # fmt: skip
-    mine = SendAttempt.objects.filter(lead=lead, channel=channel, status__in=COUNTED).aggregate(
-        touches=Count("id"), last=Max("created_at")
-    )
-    if mine["touches"] >= config.per_lead_limit:
-        return Decision.no(f"lead reached the most touches on {channel} ({mine['touches']}/{config.per_lead_limit})")
-    if mine["last"] and now - mine["last"] < timedelta(hours=config.cooldown_hours):
-        return Decision.no(f"lead cooldown: last {channel} touch at {mine['last']:%Y-%m-%d %H:%M} UTC",
-                           mine["last"] + timedelta(hours=config.cooldown_hours))  # fmt: skip
+    if facts:
+        touches, last = facts.touches.get(lead.pk, (0, None))
+    else:
+        mine = SendAttempt.objects.filter(lead=lead, channel=channel, status__in=COUNTED).aggregate(
+            touches=Count("id"), last=Max("created_at")
+        )
+        touches, last = mine["touches"], mine["last"]
+    if touches >= config.per_lead_limit:
+        return Decision.no(f"lead reached the most touches on {channel} ({touches}/{config.per_lead_limit})")
+    if last and now - last < timedelta(hours=config.cooldown_hours):
+        return Decision.no(f"lead cooldown: last {channel} touch at {last:%Y-%m-%d %H:%M} UTC",
+                           last + timedelta(hours=config.cooldown_hours))  # fmt: skip
     return None
 
 
-def _pick_mailbox(*, campaign: Campaign, now: datetime) -> Decision:
-    """The active mailbox with room under its daily (warm-up) and hourly caps, least used today first."""
+def _mailboxes(*, campaign: Campaign, now: datetime) -> list[Mailbox]:
     day_start = _day_start(now, campaign)
-    mailboxes = list(
+    return list(
         Mailbox.objects.filter(campaign=campaign, active=True)
         .annotate(
             day=Count("attempts", filter=Q(attempts__status__in=COUNTED, attempts__created_at__gte=day_start)),
@@ -91,6 +154,11 @@ def _pick_mailbox(*, campaign: Campaign, now: datetime) -> Decision:
         )
         .order_by("day", "pk")
     )  # fmt: skip
+
+
+def _pick_mailbox(*, campaign: Campaign, now: datetime, facts: GateFacts | None = None) -> Decision:
+    """The active mailbox with room under its daily (warm-up) and hourly caps, least used today first."""
+    mailboxes = facts.mailboxes if facts else _mailboxes(campaign=campaign, now=now)
     if not mailboxes:
         return Decision.no(f"campaign {campaign.name!r} has no active sending mailbox")
     today = now.astimezone(campaign.tz).date()
@@ -111,17 +179,19 @@ def contact_gate(
     enrollment: Enrollment | None = None,
     step: SequenceStep | None = None,
     check_caps: bool = True,
+    facts: GateFacts | None = None,
 ) -> Decision:
     """May ``lead`` be contacted on ``channel`` now? Checks, in order: campaign running, not paused or
     killed, strategy approved, content approved for its exact hash, lead status, consent, suppressions
     (email, domain, identity), sequence timeout and due step, send window in the lead's time zone,
-    caps (campaign/channel, mailbox, per lead: touches and cooldown). Read-only."""
+    caps (campaign/channel, mailbox, per lead: touches and cooldown). Read-only. With ``facts`` (a
+    group of the campaign's leads) it reads them instead of querying."""
     if campaign.status != Campaign.Status.RUNNING:
         return Decision.no(f"campaign {campaign.name!r} is {campaign.status}, not running")
-    stop = stop_reason(campaign.pk)
+    stop = facts.stop if facts else stop_reason(campaign.pk)
     if stop:
         return Decision.no(f"not now: {stop}", now + timedelta(minutes=5))
-    if not campaign.strategy_approved_sha256 or campaign.strategy_approved_sha256 != strategy_sha256(campaign):
+    if not (facts.strategy_ok if facts else _strategy_ok(campaign)):
         return Decision.no(f"campaign {campaign.name!r}: strategy is not approved in its current form")
     if template is not None and not template.approval_is_current:
         current = template.compute_sha256()
@@ -135,7 +205,10 @@ def contact_gate(
         return Decision.no(f"consent is {lead.consent_status}")
     if channel == "email" and not lead.email:
         return Decision.no("lead has no email address")
-    suppressed = suppression_reason(email=lead.email, identity_sha256=lead.identity_sha256)
+    if facts:
+        suppressed = facts.suppressed.get(lead.pk)
+    else:
+        suppressed = suppression_reason(email=lead.email, identity_sha256=lead.identity_sha256)
     if suppressed:
         return Decision.no(suppressed)
     sequence = None
@@ -155,11 +228,11 @@ def contact_gate(
             return Decision.no(f"send window closed in {tzname}; opens {reopens:%Y-%m-%d %H:%M} UTC", reopens)
     if not check_caps:
         return Decision(True)
-    capped = _caps_refusal(campaign=campaign, channel=channel, lead=lead, now=now)
+    capped = _caps_refusal(campaign=campaign, channel=channel, lead=lead, now=now, facts=facts)
     if capped:
         return capped
     if channel == "email":
-        return _pick_mailbox(campaign=campaign, now=now)
+        return _pick_mailbox(campaign=campaign, now=now, facts=facts)
     return Decision(True)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case, DateTimeField, IntegerField, Value, When
 from django.utils import timezone
 
-from campaigns.audit import audit_record, transition
+from campaigns.audit import audit_record, audit_record_many, transition, transition_many
 from campaigns.errors import InvalidTransition
 
 from .models import PLACEHOLDER, Enrollment, Lead, Sequence, SequenceStep, Template, lead_tz
@@ -240,6 +241,44 @@ def enrollment_advance(*, enrollment: Enrollment, actor: Any, touched_at: dateti
                                                        last_touch_at=touched_at)  # fmt: skip
     enrollment.next_position, enrollment.next_due_at, enrollment.last_touch_at = following.position, due, touched_at
     audit_record(obj=enrollment, actor=actor, action="advanced", new=str(following.position), note=note)
+
+
+def enrollments_advance_many(*, moves: list[tuple[Enrollment, Any, str]], touched_at: datetime) -> None:
+    """``enrollment_advance`` for many (enrollment, actor, note) at once; the caller holds their row
+    locks. One query for the following steps, one UPDATE and one INSERT of audit rows for those
+    that move on, one ``transition_many`` for those that complete."""
+    if not moves:
+        return
+    steps: dict[int, list[SequenceStep]] = {}
+    for step in (SequenceStep.objects.filter(sequence_id__in={e.sequence_id for e, _, _ in moves})
+                 .select_related("sequence__campaign").order_by("position")):  # fmt: skip
+        steps.setdefault(step.sequence_id, []).append(step)
+    completing, moving = [], []
+    for enrollment, actor, note in moves:
+        following = next((s for s in steps.get(enrollment.sequence_id, []) if s.position > enrollment.next_position),
+                         None)  # fmt: skip
+        if following is None:
+            completing.append((enrollment, actor, note))
+            continue
+        due = _step_due(step=following, base=touched_at, lead=enrollment.lead, campaign=following.sequence.campaign)
+        moving.append((enrollment, actor, note, following.position, due))
+    if completing:
+        transition_many(Enrollment, [e.pk for e, _, _ in completing], Enrollment.Status.COMPLETED,
+                        old=Enrollment.Status.ACTIVE, actor=None, actors={e.pk: a for e, a, _ in completing},
+                        notes={e.pk: n or "last step done" for e, _, n in completing},
+                        updates={"next_due_at": None, "last_touch_at": touched_at})  # fmt: skip
+    if moving:
+        Enrollment.objects.filter(pk__in=[m[0].pk for m in moving]).update(
+            next_position=Case(*[When(pk=m[0].pk, then=Value(m[3])) for m in moving], output_field=IntegerField()),
+            next_due_at=Case(*[When(pk=m[0].pk, then=Value(m[4])) for m in moving], output_field=DateTimeField()),
+            last_touch_at=touched_at,
+        )
+        audit_record_many(model=Enrollment, entries=[
+            {"pk": e.pk, "actor": actor, "action": "advanced", "new": str(position), "note": note}
+            for e, actor, note, position, _ in moving
+        ])  # fmt: skip
+        for enrollment, _, _, position, due in moving:
+            enrollment.next_position, enrollment.next_due_at, enrollment.last_touch_at = position, due, touched_at
 
 
 def enrollment_reschedule(*, enrollment: Enrollment, actor: Any, not_before: datetime, note: str) -> None:

@@ -59,25 +59,52 @@ def lead_prepare(*, campaign: Campaign | None = None, **fields: Any) -> Lead:
     return lead
 
 
-def suppression_reason(*, email: str = "", identity_sha256: str = "") -> str | None:
-    """Why this person must not be contacted (email, domain or identity hash suppressed), else None."""
+def _suppression_text(kind: str, value: str, reason: str) -> str:
+    shown = value[:12] + "…" if kind == K.IDENTITY else value
+    return f"suppressed ({kind} {shown}: {reason})"
+
+
+def _suppression_keys(email: str, identity_sha256: str) -> list[tuple[str, str]]:
     email = normalise_email(email)
     wanted = []
     if email:
         wanted += [(K.EMAIL, email), (K.DOMAIN, email_domain(email))]
     if identity_sha256:
         wanted.append((K.IDENTITY, identity_sha256))
+    return wanted
+
+
+def suppression_reason(*, email: str = "", identity_sha256: str = "") -> str | None:
+    """Why this person must not be contacted (email, domain or identity hash suppressed), else None."""
+    wanted = _suppression_keys(email, identity_sha256)
     if not wanted:
         return None
     query = Suppression.objects.none()
     for kind, value in wanted:
         query = query | Suppression.objects.filter(kind=kind, value=value)
     row = query.values_list("kind", "value", "reason").first()
-    if row is None:
-        return None
-    kind, value, reason = row
-    shown = value[:12] + "…" if kind == K.IDENTITY else value
-    return f"suppressed ({kind} {shown}: {reason})"
+    return _suppression_text(*row) if row else None
+
+
+def suppression_reasons(leads: list[Lead]) -> dict[int, str | None]:
+    """``suppression_reason`` for many leads in one query: lead pk → reason (absent: not suppressed)."""
+    wanted = {lead.pk: _suppression_keys(lead.email, lead.identity_sha256) for lead in leads}
+    by_kind: dict[str, set[str]] = {}
+    for keys in wanted.values():
+        for kind, value in keys:
+            by_kind.setdefault(kind, set()).add(value)
+    if not by_kind:
+        return {}
+    query = Suppression.objects.none()
+    for kind, values in by_kind.items():
+        query = query | Suppression.objects.filter(kind=kind, value__in=values)
+    found = {(kind, value): reason for kind, value, reason in query.values_list("kind", "value", "reason")}
+    reasons = {}
+    for pk, keys in wanted.items():
+        hit = next((key for key in keys if key in found), None)
+        if hit:
+            reasons[pk] = _suppression_text(*hit, found[hit])
+    return reasons
 
 
 def lead_upsert(*, actor: Any, campaign: Campaign | None = None, **fields: Any) -> tuple[Lead, bool]:
