@@ -36,6 +36,7 @@ from .registry import action_type_spec
 logger = logging.getLogger(__name__)
 S = Action.Status
 Handler = Callable[[Action], Outcome]
+GroupHandler = Callable[[list[Action]], list[Outcome]]
 
 
 def default_worker_id() -> str:
@@ -81,6 +82,7 @@ class Dispatcher:
         self.batch_size = batch_size or settings.DISPATCH_BATCH_SIZE
         self.lease = timedelta(seconds=lease_seconds or settings.ACTION_LEASE_SECONDS)
         self._handlers: dict[str, Handler | None] = {}
+        self._group_handlers: dict[str, GroupHandler | None] = {}
         self._next_release = 0.0  # when to look for expired leases next (monotonic seconds)
 
     # --- handlers -------------------------------------------------------------------------
@@ -100,7 +102,40 @@ class Dispatcher:
         token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
         return token, queue_sql.claim(token=token, now=now, locked_until=now + self.lease, limit=self.batch_size)
 
+    def group_handler_for(self, action_type: str) -> GroupHandler | None:
+        if action_type not in self._group_handlers:
+            spec = action_type_spec(action_type)
+            self._group_handlers[action_type] = (
+                import_string(spec.group_handler) if spec and spec.group_handler else None
+            )
+        return self._group_handlers[action_type]
+
+    def split_groups(self, actions: list[Action]) -> tuple[list[list[Action]], list[Action]]:
+        """(groups for group handlers, each at most GROUP_HANDLER_SIZE actions of one type; the rest)."""
+        grouped: dict[str, list[Action]] = defaultdict(list)
+        single = []
+        for action in actions:
+            if action.attempts <= action.max_attempts and self.group_handler_for(action.action_type):
+                grouped[action.action_type].append(action)
+            else:
+                single.append(action)
+        size = max(1, settings.GROUP_HANDLER_SIZE)
+        return [same[i : i + size] for same in grouped.values() for i in range(0, len(same), size)], single
+
     # --- run ------------------------------------------------------------------------------
+    def run_group(self, actions: list[Action]) -> list[tuple[Action, _Finish]]:
+        """Run same-type actions through their group handler: one outcome each, as ``run_one`` would."""
+        handler = self.group_handler_for(actions[0].action_type)
+        try:
+            outcomes = handler(actions)
+            if len(outcomes) != len(actions):
+                raise RuntimeError(f"group handler returned {len(outcomes)} outcomes for {len(actions)} actions")
+        except Exception as exc:  # as run_one: retry with backoff; attempts already written are reconciled
+            logger.exception("group of %d %s actions raised", len(actions), actions[0].action_type)
+            tb = traceback.format_exc(limit=8)
+            outcomes = [Outcome.retry(f"{type(exc).__name__}: {exc}\n{tb}")] * len(actions)
+        return [(action, self._finish(action, outcome)) for action, outcome in zip(actions, outcomes, strict=True)]
+
     def run_one(self, action: Action) -> _Finish:
         if action.attempts > action.max_attempts:
             # Only reachable when leases kept expiring (a worker died mid-run each time).
@@ -195,7 +230,10 @@ class Dispatcher:
     def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list[tuple[Action, _Finish]]:
         """Run a claimed batch one by one. A subclass may run it concurrently (publishing.worker)."""
         started = last_check = time.monotonic()
+        groups, actions = self.split_groups(actions)
         finished: list[tuple[Action, _Finish]] = []
+        for group in groups:
+            finished += self.run_group(group)
         for action in actions:
             if time.monotonic() - last_check > FLAG_CHECK_INTERVAL:
                 last_check = time.monotonic()

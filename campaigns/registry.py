@@ -7,6 +7,8 @@ imports none of the apps it runs).
             "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",  # JSON Schema of the payload
             "max_attempts": 5,                               # default settings.ACTION_MAX_ATTEMPTS
             "priority": 100,                                 # lower runs first
+            "group_handler": "...",  # optional: handler(list[Action]) -> list[Outcome], for a claimed
+                                     # batch's actions of this type at once (e.g. one SMTP session)
         },
     }
 """
@@ -31,6 +33,7 @@ class ActionTypeSpec:
     schema: dict[str, Any] | None
     max_attempts: int
     priority: int
+    group_handler: str = ""
 
 
 def action_type_spec(name: str) -> ActionTypeSpec | None:
@@ -44,6 +47,7 @@ def action_type_spec(name: str) -> ActionTypeSpec | None:
         schema=import_string(schema) if isinstance(schema, str) else schema,
         max_attempts=raw.get("max_attempts", settings.ACTION_MAX_ATTEMPTS),
         priority=raw.get("priority", 100),
+        group_handler=raw.get("group_handler", ""),
     )
 
 

@@ -271,6 +271,7 @@ ACTION_TYPES = {
     },
     "send_email": {
         "handler": "outreach.handlers.send_email",
+        "group_handler": "outreach.group_send.send_email_group",  # a claimed batch's emails, grouped
         "schema": "outreach.handlers.SEND_EMAIL_PAYLOAD",
     },
     "send_confirmation": {
@@ -295,6 +296,8 @@ ACTION_MAX_ATTEMPTS = int(env_float("ACTION_MAX_ATTEMPTS", 5))
 HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_float("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 180)
 ACTION_LEASE_SECONDS = int(env_float("ACTION_LEASE_SECONDS", 300))
 DISPATCH_BATCH_SIZE = int(env_float("DISPATCH_BATCH_SIZE", 25))
+# Actions of a type with a group handler (send_email) are run up to this many at a time by one call.
+GROUP_HANDLER_SIZE = int(env_float("GROUP_HANDLER_SIZE", 25))
 # Ticks: one slot every TICK_INTERVAL_SECONDS; producers find due work for a campaign (dotted paths,
 # each called as producer(campaign=, now=, parent=, force_proof=) -> number of actions enqueued).
 TICK_INTERVAL_SECONDS = int(env_float("TICK_INTERVAL_SECONDS", 60))

@@ -52,12 +52,23 @@ class ConcurrentDispatcher(Dispatcher):
         self.peak_in_flight = 0
 
     def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list:
+        # Group handlers (e.g. send_email over one SMTP session per group) take a thread per group.
+        batches, actions = self.split_groups(actions)
+        grouped = {self.pool.submit(self.run_group, batch): batch for batch in batches}
         groups = account_groups(actions)
         waiting = deque(actions)
         busy: dict[str, int] = defaultdict(int)
         running: dict[Future, Action] = {}
         finished = []
         last_extend = time.monotonic()
+        while grouped:
+            done, _ = wait(grouped, timeout=5, return_when=FIRST_COMPLETED)
+            for future in done:
+                grouped.pop(future)
+                finished += future.result()  # run_group never raises: it maps errors to results
+            if time.monotonic() - last_extend > self.lease.total_seconds() / 3:
+                self._extend_lease(token)
+                last_extend = time.monotonic()
         while waiting or running:
             # Start what the limits allow; an action whose account is busy waits its turn.
             deferred = deque()
