@@ -34,29 +34,22 @@ class Dovecot:
         conn.login(USER, password)
         return conn
 
-    def create(self, folder: str) -> None:
+    def _command(self, name: str, *args) -> None:
         conn = self.client()
         try:
-            typ, data = conn.create(folder)
+            typ, data = getattr(conn, name)(*args)
             assert typ == "OK", data
         finally:
             conn.logout()
+
+    def create(self, folder: str) -> None:
+        self._command("create", folder)
 
     def delete(self, folder: str) -> None:
-        conn = self.client()
-        try:
-            typ, data = conn.delete(folder)
-            assert typ == "OK", data
-        finally:
-            conn.logout()
+        self._command("delete", folder)
 
     def append(self, folder: str, raw: bytes) -> None:
-        conn = self.client()
-        try:
-            typ, data = conn.append(folder, None, None, raw)
-            assert typ == "OK", data
-        finally:
-            conn.logout()
+        self._command("append", folder, None, None, raw)
 
     def stop(self) -> None:
         subprocess.run(["doveadm", "-c", str(self.config), "stop"], capture_output=True, timeout=10)
