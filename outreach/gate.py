@@ -21,7 +21,7 @@ from campaigns.services import strategy_sha256
 
 from .models import Enrollment, Lead, Mailbox, SendAttempt, SequenceStep, Template, lead_tz
 from .sequences import window_reopens_at
-from .services import suppression_reason, suppression_reasons
+from .services import suppression_reasons
 
 COUNTED = SendAttempt.COUNTED
 
@@ -45,12 +45,12 @@ class GateFacts:
     The group send (outreach.group_send) loads these under the campaign lock, asks ``contact_gate``
     about each lead with them, and calls ``reserved`` for each slot it takes, so the tenth lead of a
     group sees the caps the first nine used — the same answers as nine separate reservations,
-    without nine rounds of queries. Without facts the gate queries as before.
+    without nine rounds of queries. A single send loads them for its one lead.
     """
 
     stop: str | None
     strategy_ok: bool
-    config: ChannelConfig
+    config: ChannelConfig | None  # None when loaded without caps
     day: int  # the campaign's counted attempts on this channel today (campaign time zone) …
     hour: int  # … and in the last hour
     suppressed: dict[int, str | None] = field(default_factory=dict)  # lead pk → reason
@@ -58,23 +58,25 @@ class GateFacts:
     mailboxes: list[Mailbox] = field(default_factory=list)  # annotated with day/hour like _mailboxes()
 
     @classmethod
-    def load(cls, *, campaign: Campaign, channel: str, leads: list[Lead], now: datetime) -> GateFacts:
-        counts = _campaign_counts(campaign=campaign, channel=channel, now=now)
+    def load(cls, *, campaign: Campaign, channel: str, leads: list[Lead], now: datetime,
+             caps: bool = True) -> GateFacts:  # fmt: skip
+        """The facts for ``leads``; with ``caps=False`` (a manual task) no counts or mailboxes."""
+        counts = _campaign_counts(campaign=campaign, channel=channel, now=now) if caps else {"day": 0, "hour": 0}
         touches = {
             row["lead_id"]: (row["touches"], row["last"])
             for row in SendAttempt.objects.filter(lead_id__in=[lead.pk for lead in leads], channel=channel,
                                                   status__in=COUNTED)
             .values("lead_id").annotate(touches=Count("id"), last=Max("created_at"))
-        }  # fmt: skip
+        } if caps else {}  # fmt: skip
         return cls(
             stop=stop_reason(campaign.pk),
             strategy_ok=_strategy_ok(campaign),
-            config=_channel_limits(campaign, channel),
+            config=_channel_limits(campaign, channel) if caps else None,
             day=counts["day"],
             hour=counts["hour"],
             suppressed=suppression_reasons(leads),
             touches=touches,
-            mailboxes=_mailboxes(campaign=campaign, now=now) if channel == "email" else [],
+            mailboxes=_mailboxes(campaign=campaign, now=now) if caps and channel == "email" else [],
         )
 
     def reserved(self, *, lead: Lead, mailbox: Mailbox | None, now: datetime) -> None:
@@ -113,12 +115,10 @@ def _campaign_counts(*, campaign: Campaign, channel: str, now: datetime) -> dict
     ).aggregate(day=Count("id"), hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))))
 
 
-def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime,
-                  facts: GateFacts | None = None) -> Decision | None:  # fmt: skip
-    config = facts.config if facts else _channel_limits(campaign, channel)
+def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime, facts: GateFacts) -> Decision | None:
+    config = facts.config
     tomorrow = _day_start(now, campaign) + timedelta(days=1)
-    counts = {"day": facts.day, "hour": facts.hour} if facts else _campaign_counts(campaign=campaign, channel=channel,
-                                                                                   now=now)  # fmt: skip
+    counts = {"day": facts.day, "hour": facts.hour}
     daily = config.daily_cap
     if config.warmup_start and campaign.start_date:
         ramp_days = max(0, (now.astimezone(campaign.tz).date() - campaign.start_date).days)
@@ -128,13 +128,7 @@ def _caps_refusal(*, campaign: Campaign, channel: str, lead: Lead, now: datetime
     if counts["hour"] >= config.hourly_cap:
         return Decision.no(f"campaign hourly {channel} cap reached ({counts['hour']}/{config.hourly_cap})",
                            now + timedelta(minutes=10))  # fmt: skip
-    if facts:
-        touches, last = facts.touches.get(lead.pk, (0, None))
-    else:
-        mine = SendAttempt.objects.filter(lead=lead, channel=channel, status__in=COUNTED).aggregate(
-            touches=Count("id"), last=Max("created_at")
-        )
-        touches, last = mine["touches"], mine["last"]
+    touches, last = facts.touches.get(lead.pk, (0, None))
     if touches >= config.per_lead_limit:
         return Decision.no(f"lead reached the most touches on {channel} ({touches}/{config.per_lead_limit})")
     if last and now - last < timedelta(hours=config.cooldown_hours):
@@ -156,9 +150,9 @@ def _mailboxes(*, campaign: Campaign, now: datetime) -> list[Mailbox]:
     )  # fmt: skip
 
 
-def _pick_mailbox(*, campaign: Campaign, now: datetime, facts: GateFacts | None = None) -> Decision:
+def _pick_mailbox(*, campaign: Campaign, now: datetime, facts: GateFacts) -> Decision:
     """The active mailbox with room under its daily (warm-up) and hourly caps, least used today first."""
-    mailboxes = facts.mailboxes if facts else _mailboxes(campaign=campaign, now=now)
+    mailboxes = facts.mailboxes
     if not mailboxes:
         return Decision.no(f"campaign {campaign.name!r} has no active sending mailbox")
     today = now.astimezone(campaign.tz).date()
@@ -184,14 +178,16 @@ def contact_gate(
     """May ``lead`` be contacted on ``channel`` now? Checks, in order: campaign running, not paused or
     killed, strategy approved, content approved for its exact hash, lead status, consent, suppressions
     (email, domain, identity), sequence timeout and due step, send window in the lead's time zone,
-    caps (campaign/channel, mailbox, per lead: touches and cooldown). Read-only. With ``facts`` (a
-    group of the campaign's leads) it reads them instead of querying."""
+    caps (campaign/channel, mailbox, per lead: touches and cooldown). Read-only. It reads what it
+    needs from ``facts``: loaded here for this one lead, or once by the group send for many."""
     if campaign.status != Campaign.Status.RUNNING:
         return Decision.no(f"campaign {campaign.name!r} is {campaign.status}, not running")
-    stop = facts.stop if facts else stop_reason(campaign.pk)
+    if facts is None:
+        facts = GateFacts.load(campaign=campaign, channel=channel, leads=[lead], now=now, caps=check_caps)
+    stop = facts.stop
     if stop:
         return Decision.no(f"not now: {stop}", now + timedelta(minutes=5))
-    if not (facts.strategy_ok if facts else _strategy_ok(campaign)):
+    if not facts.strategy_ok:
         return Decision.no(f"campaign {campaign.name!r}: strategy is not approved in its current form")
     if template is not None and not template.approval_is_current:
         current = template.compute_sha256()
@@ -205,10 +201,7 @@ def contact_gate(
         return Decision.no(f"consent is {lead.consent_status}")
     if channel == "email" and not lead.email:
         return Decision.no("lead has no email address")
-    if facts:
-        suppressed = facts.suppressed.get(lead.pk)
-    else:
-        suppressed = suppression_reason(email=lead.email, identity_sha256=lead.identity_sha256)
+    suppressed = facts.suppressed.get(lead.pk)
     if suppressed:
         return Decision.no(suppressed)
     sequence = None

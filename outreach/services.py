@@ -76,18 +76,12 @@ def _suppression_keys(email: str, identity_sha256: str) -> list[tuple[str, str]]
 
 def suppression_reason(*, email: str = "", identity_sha256: str = "") -> str | None:
     """Why this person must not be contacted (email, domain or identity hash suppressed), else None."""
-    wanted = _suppression_keys(email, identity_sha256)
-    if not wanted:
-        return None
-    query = Suppression.objects.none()
-    for kind, value in wanted:
-        query = query | Suppression.objects.filter(kind=kind, value=value)
-    row = query.values_list("kind", "value", "reason").first()
-    return _suppression_text(*row) if row else None
+    return suppression_reasons([Lead(pk=0, email=email, identity_sha256=identity_sha256)]).get(0)
 
 
 def suppression_reasons(leads: list[Lead]) -> dict[int, str | None]:
-    """``suppression_reason`` for many leads in one query: lead pk → reason (absent: not suppressed)."""
+    """Why each lead must not be contacted, in one query: lead pk → reason (absent: not suppressed).
+    The email is checked first, then its domain, then the identity hash."""
     wanted = {lead.pk: _suppression_keys(lead.email, lead.identity_sha256) for lead in leads}
     by_kind: dict[str, set[str]] = {}
     for keys in wanted.values():
