@@ -52,27 +52,20 @@ class ConcurrentDispatcher(Dispatcher):
         self.peak_in_flight = 0
 
     def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list:
-        # Group handlers (e.g. send_email over one SMTP session per group) take a thread per group.
+        # Group handlers (e.g. send_email over one SMTP session per group) take a thread per group,
+        # side by side with the single actions, in the same wait loop.
         batches, actions = self.split_groups(actions)
-        grouped = {self.pool.submit(self.run_group, batch): batch for batch in batches}
+        grouped = {self.pool.submit(self.run_group, batch) for batch in batches}
         groups = account_groups(actions)
         waiting = deque(actions)
         busy: dict[str, int] = defaultdict(int)
         running: dict[Future, Action] = {}
         finished = []
         last_extend = time.monotonic()
-        while grouped:
-            done, _ = wait(grouped, timeout=5, return_when=FIRST_COMPLETED)
-            for future in done:
-                grouped.pop(future)
-                finished += future.result()  # run_group never raises: it maps errors to results
-            if time.monotonic() - last_extend > self.lease.total_seconds() / 3:
-                self._extend_lease(token)
-                last_extend = time.monotonic()
-        while waiting or running:
+        while waiting or running or grouped:
             # Start what the limits allow; an action whose account is busy waits its turn.
             deferred = deque()
-            while waiting and len(running) < self.threads:
+            while waiting and len(running) + len(grouped) < self.threads:
                 action = waiting.popleft()
                 group = groups.get(action.pk)
                 if group and busy[group] >= self.per_account:
@@ -82,9 +75,13 @@ class ConcurrentDispatcher(Dispatcher):
                     busy[group] += 1
                 running[self.pool.submit(self.run_one, action)] = action
             waiting.extendleft(reversed(deferred))
-            self.peak_in_flight = max(self.peak_in_flight, len(running))
-            done, _ = wait(running, timeout=5, return_when=FIRST_COMPLETED)
+            self.peak_in_flight = max(self.peak_in_flight, len(running) + len(grouped))
+            done, _ = wait([*running, *grouped], timeout=5, return_when=FIRST_COMPLETED)
             for future in done:
+                if future in grouped:
+                    grouped.discard(future)
+                    finished += future.result()  # run_group never raises: it maps errors to results
+                    continue
                 action = running.pop(future)
                 group = groups.get(action.pk)
                 if group:
