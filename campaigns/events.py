@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Campaign, Event
+from .models import Campaign, Event, EventDedupe
 
 
 def event_record(
@@ -29,7 +30,26 @@ def event_record(
                      source=source, value=value, occurred_at=occurred_at, data=data)  # fmt: skip
     if dedupe_key is None:
         return Event.objects.create(**fields), True
-    return Event.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
+    existing = _deduped(dedupe_key)
+    if existing:
+        return existing, False
+    try:
+        # The key row is the uniqueness (the partitioned log cannot have a global unique index): a
+        # concurrent writer of the same key waits on it and then rolls its event back here.
+        with transaction.atomic():
+            event = Event.objects.create(dedupe_key=dedupe_key, **fields)
+            EventDedupe.objects.create(dedupe_key=dedupe_key, event_id=event.pk, occurred_at=event.occurred_at)
+    except IntegrityError:
+        existing = _deduped(dedupe_key)
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def _deduped(dedupe_key: str) -> Event | None:
+    row = EventDedupe.objects.filter(pk=dedupe_key).values_list("event_id", "occurred_at").first()
+    return Event.objects.filter(pk=row[0], occurred_at=row[1]).first() if row else None
 
 
 def _fields(*, kind: str, campaign: Campaign | int | None = None, channel: str = "", lead_id: int | None = None,
@@ -49,11 +69,30 @@ def _fields(*, kind: str, campaign: Campaign | int | None = None, channel: str =
 
 
 def events_record_many(rows: list[dict[str, Any]]) -> int:
-    """Append many events in one INSERT; rows take ``event_record``'s arguments and each needs a
-    ``dedupe_key`` (a replayed row is skipped, as ``event_record`` would). Returns rows given."""
-    Event.objects.bulk_create(
-        [Event(dedupe_key=r["dedupe_key"], **_fields(**{k: v for k, v in r.items() if k != "dedupe_key"}))
-         for r in rows],
-        ignore_conflicts=True,
-    )  # fmt: skip
-    return len(rows)
+    """Append many events at once; rows take ``event_record``'s arguments and each needs a
+    ``dedupe_key`` (a replayed row is skipped, as ``event_record`` would). Returns rows stored."""
+    keys = {r["dedupe_key"] for r in rows}
+    seen = set(EventDedupe.objects.filter(pk__in=keys).values_list("pk", flat=True))
+    fresh, batch_keys = [], set()
+    for r in rows:
+        key = r["dedupe_key"]
+        if key in seen or key in batch_keys:
+            continue
+        batch_keys.add(key)
+        fresh.append(Event(dedupe_key=key, **_fields(**{k: v for k, v in r.items() if k != "dedupe_key"})))
+    if not fresh:
+        return 0
+    try:
+        with transaction.atomic():
+            Event.objects.bulk_create(fresh)
+            EventDedupe.objects.bulk_create(
+                [EventDedupe(dedupe_key=e.dedupe_key, event_id=e.pk, occurred_at=e.occurred_at) for e in fresh]
+            )
+    except IntegrityError:
+        # A concurrent writer stored one of these keys between our read and our insert: fall back to
+        # the one-at-a-time path, which settles each key on the dedupe row.
+        stored = 0
+        for r in rows:
+            stored += event_record(**r)[1]
+        return stored
+    return len(fresh)

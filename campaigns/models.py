@@ -340,8 +340,10 @@ class Event(models.Model):
     lead_id = models.BigIntegerField(null=True, blank=True)
     target_id = models.BigIntegerField(null=True, blank=True, help_text="publishing.PublishTarget id")
     source = models.CharField(max_length=100, blank=True, help_text='Where it came from, e.g. "anymail:sendgrid".')
-    dedupe_key = models.CharField(
-        max_length=255, null=True, blank=True, unique=True, help_text="A replay is stored once."
+    # Unique through EventDedupe, not here: a partitioned table (PostgreSQL, by month of occurred_at)
+    # can only enforce uniqueness of keys that include the partition key.
+    dedupe_key = models.CharField(  # noqa: DJ001 - NULL: no key; "" would be one key shared by all
+        max_length=255, null=True, blank=True, help_text="A replay is stored once."
     )
     value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -355,6 +357,20 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventDedupe(models.Model):
+    """The one global uniqueness of the event log: a dedupe key names at most one event.
+
+    campaigns/events.py writes it with the event, in one transaction; a replay collides here.
+    """
+
+    dedupe_key = models.CharField(max_length=255, primary_key=True)
+    event_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField(help_text="The event's partition key, so finding it prunes partitions.")
+
+    def __str__(self) -> str:
+        return self.dedupe_key
 
 
 # The HTTP API's tokens, idempotency records, throttle windows and outgoing webhooks (campaigns/models_api.py).

@@ -24,3 +24,13 @@ def produce_ticks_task() -> str:
         return f"{produce_ticks(handle=handle)} tick(s) enqueued"
     except LeaseLost as exc:
         return f"lease lost: {exc}"
+
+
+def enqueue_event_partitions() -> str:
+    """Daily: one ``event_partitions`` action (keyed by day, so a second cluster adds nothing)."""
+    from django.utils import timezone
+
+    from .actions import action_enqueue
+
+    action_enqueue(key=f"event_partitions:{timezone.now():%Y%m%d}", action_type="event_partitions", payload={})
+    return "event_partitions enqueued"

@@ -43,6 +43,12 @@ SCHEDULES = [
         "repeats": -1,
     },
     {
+        "name": "auto:event-partitions",
+        "func": "campaigns.tasks.enqueue_event_partitions",
+        "schedule_type": "D",  # daily: next months' partitions of the event log exist before they are needed
+        "repeats": -1,
+    },
+    {
         "name": "auto:weekly-summary",
         "func": "analytics.tasks.enqueue_weekly_summaries",
         "schedule_type": "W",  # weekly; each campaign's summary of the last ISO week, once (keyed by week)

@@ -200,6 +200,10 @@ TRACKED_LINK_BASE_URL = os.environ.get("TRACKED_LINK_BASE_URL", "http://localhos
 # Who rewrites links in posts and emails to tracked /c/<code> URLs (campaigns/tracking.py); set
 # TRACK_LINKS=false to send links as written.
 TRACKED_LINK_REWRITER = "analytics.links.links_rewrite" if env_bool("TRACK_LINKS", True) else ""
+# The event log (PostgreSQL: monthly partitions). Months created ahead of time, and after how many
+# months a month is detached from the log (0: never; detached tables are kept for a dump).
+EVENT_PARTITIONS_AHEAD_MONTHS = int(env_float("EVENT_PARTITIONS_AHEAD_MONTHS", 3))
+EVENT_RETENTION_MONTHS = int(env_float("EVENT_RETENTION_MONTHS", 0))
 # Attribution: touches up to this many days before a conversion count; time decay halves per half-life.
 ATTRIBUTION_LOOKBACK_DAYS = int(env_float("ATTRIBUTION_LOOKBACK_DAYS", 30))
 ATTRIBUTION_HALF_LIFE_DAYS = env_float("ATTRIBUTION_HALF_LIFE_DAYS", 7.0)
@@ -223,6 +227,13 @@ REVIEW_WAIT_ALERT_HOURS = env_float("REVIEW_WAIT_ALERT_HOURS", 24)
 # See campaigns/registry.py for the keys.
 ACTION_TYPES = {
     "noop": {"handler": "campaigns.handlers.noop", "schema": {"type": "object"}},
+    # The event log's monthly partitions (campaigns/event_partitions.py), daily.
+    "event_partitions": {
+        "handler": "campaigns.handlers.event_partitions",
+        "schema": {"type": "object", "additionalProperties": False},
+        "priority": 170,
+        "max_attempts": 3,
+    },
     # Outgoing webhooks (campaigns/webhooks_out.py): the scan fans audit rows out, deliveries retry with backoff.
     "webhook_scan": {
         "handler": "campaigns.webhooks_out.webhook_scan",

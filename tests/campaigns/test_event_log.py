@@ -1,0 +1,117 @@
+"""The event log: one writer, replays stored once (also under concurrency), monthly partitions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, connections
+
+from campaigns.event_partitions import (
+    event_partitions,
+    event_partitions_detach,
+    event_partitions_ensure,
+    partition_name,
+)
+from campaigns.events import event_record
+from campaigns.handlers import event_partitions as event_partitions_handler
+from campaigns.models import Action, Event, EventDedupe
+from config.schedules import SCHEDULES
+
+pytestmark = pytest.mark.django_db
+
+
+def _partition_of(event: Event) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM campaigns_event WHERE id = %s", [event.pk])
+        return cursor.fetchone()[0]
+
+
+def test_a_replayed_key_is_stored_once_and_returns_the_first_event():
+    first, created = event_record(kind="email_opened", dedupe_key="sendgrid:abc", data={"n": 1})
+    again, created_again = event_record(kind="email_opened", dedupe_key="sendgrid:abc", data={"n": 2})
+    assert created and not created_again and again.pk == first.pk and again.data == {"n": 1}
+    assert Event.objects.filter(dedupe_key="sendgrid:abc").count() == 1
+    assert EventDedupe.objects.get(pk="sendgrid:abc").event_id == first.pk
+    plain = [event_record(kind="click")[0] for _ in range(2)]  # no key: every call is an event
+    assert plain[0].pk != plain[1].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_one_key_store_one_event():
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def write() -> None:
+        try:
+            barrier.wait(5)
+            results.append(event_record(kind="email_delivered", dedupe_key="race:1")[1])
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors and sorted(results) == [False, False, False, True]
+    assert Event.objects.filter(dedupe_key="race:1").count() == 1
+
+
+def test_the_log_is_partitioned_by_month_and_an_event_lands_in_its_month():
+    names = {p.name for p in event_partitions()}
+    assert "campaigns_event_default" in names
+    now = datetime.now(UTC)
+    event, _ = event_record(kind="click", occurred_at=now)
+    assert _partition_of(event) == partition_name(date(now.year, now.month, 1))
+
+
+def test_ensure_creates_months_ahead_once_and_moves_rows_out_of_default():
+    old, _ = event_record(kind="conversion", occurred_at=datetime(2019, 3, 15, tzinfo=UTC), dedupe_key="old:1")
+    assert _partition_of(old) == "campaigns_event_default"  # no partition for 2019-03 yet
+    assert event_partitions_ensure(start=date(2019, 2, 1), through=date(2019, 3, 1)) == [
+        "campaigns_event_y2019m02", "campaigns_event_y2019m03",
+    ]  # fmt: skip
+    assert event_partitions_ensure(start=date(2019, 2, 1), through=date(2019, 3, 1)) == []
+    assert _partition_of(old) == "campaigns_event_y2019m03"
+    assert Event.objects.get(pk=old.pk).kind == "conversion"
+    assert event_record(kind="conversion", dedupe_key="old:1")[1] is False  # still found through its key
+    ahead = event_partitions_ensure(months_ahead=6)  # the migration made +3; three more now
+    assert len(ahead) == 3
+
+
+def test_detach_takes_old_months_out_of_the_log_but_keeps_the_table():
+    event_partitions_ensure(start=date(2019, 1, 1), through=date(2019, 1, 1))
+    event, _ = event_record(kind="click", occurred_at=datetime(2019, 1, 2, tzinfo=UTC))
+    assert event_partitions_detach(older_than_months=25) == ["campaigns_event_y2019m01_detached"]
+    assert not Event.objects.filter(pk=event.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM campaigns_event_y2019m01_detached")
+        assert cursor.fetchone()[0] == 1
+    with pytest.raises(ValueError, match="older_than_months"):
+        event_partitions_detach(older_than_months=0)
+
+
+def test_command_lists_creates_and_refuses_bad_input(capsys):
+    call_command("event_partitions", "--create", "--from", "2018-11", "--through", "2018-12")
+    out = capsys.readouterr().out
+    assert "created 2: campaigns_event_y2018m11, campaigns_event_y2018m12" in out and "default" in out
+    with pytest.raises(CommandError, match=r"not a month \(YYYY-MM\): '2018-1x'"):
+        call_command("event_partitions", "--create", "--from", "2018-1x")
+    with pytest.raises(CommandError, match="--from/--through: only with --create"):
+        call_command("event_partitions", "--through", "2018-12")
+    with pytest.raises(CommandError, match="--detach-older-than: must be at least 1"):
+        call_command("event_partitions", "--detach-older-than", "0")
+
+
+def test_the_daily_action_keeps_months_ahead_and_is_scheduled(settings):
+    assert any(s["name"] == "auto:event-partitions" for s in SCHEDULES)
+    settings.EVENT_PARTITIONS_AHEAD_MONTHS = 5
+    outcome = event_partitions_handler(Action(idempotency_key="event_partitions:t", action_type="event_partitions"))
+    assert len(outcome.result["created"]) == 2 and outcome.result["detached"] == []
+    again = event_partitions_handler(Action(idempotency_key="event_partitions:t2", action_type="event_partitions"))
+    assert again.result["created"] == []
