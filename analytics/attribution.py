@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 
 from .models import AttributionModel
-from .rollups import midnight
+from .rollups import midnight, vanished_delete
 
 # Opens are left out: privacy proxies (Apple Mail) "open" every message.
 TOUCH_KINDS = ("email_sent", "click", "email_clicked", "reply", "lead_captured", "dm_sent", "message_sent")
@@ -99,10 +99,8 @@ def upsert_sql(model: str) -> str:
     A re-run that finds the same numbers writes nothing (``IS DISTINCT FROM``), like the rollup.
     """
     cols = "day, campaign_id, channel, target_id, credit, revenue"
-    same_group = (
-        "new.day = a.day AND new.campaign_id = a.campaign_id AND new.channel = a.channel"
-        " AND coalesce(new.target_id, -1) = coalesce(a.target_id, -1)"
-    )
+    group = ("{}.day", "{}.campaign_id", "{}.channel", "coalesce({}.target_id, -1)")
+    where = "a.model = %(model)s AND a.day >= %(d0)s AND a.day <= %(d1)s"
     return f"""
     WITH new AS ({credit_select(model)}),
     up AS (
@@ -112,11 +110,7 @@ def upsert_sql(model: str) -> str:
             SET credit = EXCLUDED.credit, revenue = EXCLUDED.revenue
             WHERE (a.credit, a.revenue) IS DISTINCT FROM (EXCLUDED.credit, EXCLUDED.revenue)
         RETURNING 1
-    ), gone AS (
-        DELETE FROM analytics_attributioncredit a
-        WHERE a.model = %(model)s AND a.day >= %(d0)s AND a.day <= %(d1)s
-          AND NOT EXISTS (SELECT 1 FROM new WHERE {same_group})
-        RETURNING 1
+    ), gone AS ({vanished_delete(table="analytics_attributioncredit a", where=where, fresh="new", keys=group)}
     )
     SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)"""  # noqa: S608 - constants; values are parameters
 
