@@ -111,7 +111,7 @@ def vanished_delete(*, table: str, where: str, fresh: str, keys: tuple[str, ...]
     wrote 30,000 credit rows it expected 1 and compared 30,000 × 30,000 pairs (94 s for a 2 s
     statement on the partitioned event log).
     """
-    name, alias = table.split()
+    name = table.split()[0]
     on = " AND ".join(f"{k.format('o')} = {k.format('n')}" for k in keys)
     return f"""
         DELETE FROM {name} WHERE id = ANY (ARRAY(
@@ -126,6 +126,8 @@ def upsert_sql(*, events: str, spend_where: str, existing: str) -> str:
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in COUNTERS)
     old = ", ".join(f"m.{c}" for c in COUNTERS)
     new = ", ".join(f"EXCLUDED.{c}" for c in COUNTERS)
+    gone = vanished_delete(table="analytics_dailymetric m", where=existing, fresh="agg",
+                           keys=("{}.day", "{}.campaign_id", "{}.channel"))  # fmt: skip
     return f"""
     WITH agg AS ({aggregate_select(events=events, spend_where=spend_where)}),
     up AS (
@@ -134,8 +136,7 @@ def upsert_sql(*, events: str, spend_where: str, existing: str) -> str:
         ON CONFLICT (campaign_id, day, channel) DO UPDATE SET {sets}, updated_at = EXCLUDED.updated_at
         WHERE ({old}) IS DISTINCT FROM ({new})
         RETURNING 1
-    ), gone AS ({vanished_delete(table="analytics_dailymetric m", where=existing, fresh="agg",
-                                 keys=("{}.day", "{}.campaign_id", "{}.channel"))}
+    ), gone AS ({gone}
     )
     SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)"""  # noqa: S608
 
