@@ -48,7 +48,7 @@ def test_concurrent_writers_of_one_key_store_one_event():
         try:
             barrier.wait(5)
             results.append(event_record(kind="email_delivered", dedupe_key="race:1")[1])
-        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()
