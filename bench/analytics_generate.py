@@ -43,7 +43,7 @@ def generate(*, events: int, leads: int, campaigns: int = 50, seed: float = 0.42
     with connection.cursor() as cur:
         cur.execute("TRUNCATE analytics_dailymetric, analytics_attributioncredit, analytics_spendentry, "
                     "analytics_dirtyday, analytics_rollupstate")  # fmt: skip
-        cur.execute("TRUNCATE campaigns_event RESTART IDENTITY")
+        cur.execute("TRUNCATE campaigns_event, campaigns_eventdedupe RESTART IDENTITY")
     try:
         event_partitions_ensure(start=date(2025, 1, 1), through=date(2026, 1, 1))
     except NotPartitioned:

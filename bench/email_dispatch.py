@@ -168,7 +168,7 @@ def run_product(n: int, threads: int, processes: int) -> tuple[float, int]:
 
     with connection.cursor() as cur:
         cur.execute("TRUNCATE campaigns_actionlog, campaigns_action, campaigns_auditentry, campaigns_campaign, "
-                    "campaigns_controlflag, campaigns_event, outreach_lead "
+                    "campaigns_controlflag, campaigns_event, campaigns_eventdedupe, outreach_lead "
                     "RESTART IDENTITY CASCADE")  # fmt: skip
     users = get_user_model().objects
     owner = users.filter(username="bench-owner").first() or users.create_user("bench-owner", password="x")

@@ -46,7 +46,7 @@ def fill(n: int, accounts: int) -> None:
         cur.execute(
             "TRUNCATE campaigns_actionlog, campaigns_action, campaigns_auditentry, publishing_publishtarget, "
             "publishing_post, publishing_socialaccount, publishing_ratebudget, campaigns_campaign, "
-            "campaigns_controlflag, campaigns_event RESTART IDENTITY CASCADE"
+            "campaigns_controlflag, campaigns_event, campaigns_eventdedupe RESTART IDENTITY CASCADE"
         )
     users = get_user_model().objects
     owner = users.filter(username="bench-owner").first() or users.create_user("bench-owner", password="x")

@@ -31,7 +31,7 @@ def event_record(
     if dedupe_key is None:
         return Event.objects.create(**fields), True
     existing = _deduped(dedupe_key)
-    if existing:
+    if existing is not None:
         return existing, False
     try:
         # The key row is the uniqueness (the partitioned log cannot have a global unique index): a
@@ -48,8 +48,16 @@ def event_record(
 
 
 def _deduped(dedupe_key: str) -> Event | None:
+    """The event stored under ``dedupe_key``, or None if the key is new.
+
+    A key outlives its event when retention detached the event's month: the key still says "stored
+    once", so the answer is an unsaved stand-in with the event's id and time, never a second event.
+    """
     row = EventDedupe.objects.filter(pk=dedupe_key).values_list("event_id", "occurred_at").first()
-    return Event.objects.filter(pk=row[0], occurred_at=row[1]).first() if row else None
+    if row is None:
+        return None
+    event = Event.objects.filter(pk=row[0], occurred_at=row[1]).first()
+    return event or Event(pk=row[0], occurred_at=row[1], dedupe_key=dedupe_key)
 
 
 def _fields(*, kind: str, campaign: Campaign | int | None = None, channel: str = "", lead_id: int | None = None,

@@ -86,9 +86,12 @@ def test_ensure_creates_months_ahead_once_and_moves_rows_out_of_default():
 
 def test_detach_takes_old_months_out_of_the_log_but_keeps_the_table():
     event_partitions_ensure(start=date(2019, 1, 1), through=date(2019, 1, 1))
-    event, _ = event_record(kind="click", occurred_at=datetime(2019, 1, 2, tzinfo=UTC))
+    event, _ = event_record(kind="click", occurred_at=datetime(2019, 1, 2, tzinfo=UTC), dedupe_key="old:click")
     assert event_partitions_detach(older_than_months=25) == ["campaigns_event_y2019m01_detached"]
     assert not Event.objects.filter(pk=event.pk).exists()
+    # A replay of a detached event is still a replay: no second event, no error.
+    again, created = event_record(kind="click", dedupe_key="old:click")
+    assert not created and again.pk == event.pk and Event.objects.filter(dedupe_key="old:click").count() == 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM campaigns_event_y2019m01_detached")
         assert cursor.fetchone()[0] == 1
