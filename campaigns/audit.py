@@ -82,14 +82,18 @@ def transition(
     if to not in type(obj).TRANSITIONS.get(old, set()):
         raise InvalidTransition(f"{label} {obj.pk}: cannot go from {old} to {to}")
     values = {field: to, **(updates or {})}
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (two round trips per move on every path): a failed
+    # audit INSERT dooms the whole transaction anyway, and a lost compare-and-set wrote nothing, so
+    # it is raised after the block and the caller's transaction stays usable.
+    with transaction.atomic(savepoint=False):
         changed = type(obj)._base_manager.filter(pk=obj.pk, **{field: old}).update(**values)
-        if changed == 0:
-            current = type(obj)._base_manager.filter(pk=obj.pk).values_list(field, flat=True).first()
-            raise ConcurrentTransition(
-                f"{label} {obj.pk}: status changed to {current} by someone else while you were moving it from {old}; reload and try again"
-            )
-        audit_record(obj=obj, actor=actor, action=f"{field}:{to}", old=old, new=to, note=note, data=data)
+        if changed:
+            audit_record(obj=obj, actor=actor, action=f"{field}:{to}", old=old, new=to, note=note, data=data)
+    if not changed:
+        current = type(obj)._base_manager.filter(pk=obj.pk).values_list(field, flat=True).first()
+        raise ConcurrentTransition(
+            f"{label} {obj.pk}: status changed to {current} by someone else while you were moving it from {old}; reload and try again"
+        )
     for key, value in values.items():
         setattr(obj, key, value)
 
