@@ -79,8 +79,7 @@ def _fields(*, kind: str, campaign: Campaign | int | None = None, channel: str =
 def events_record_many(rows: list[dict[str, Any]]) -> int:
     """Append many events at once; rows take ``event_record``'s arguments and each needs a
     ``dedupe_key`` (a replayed row is skipped, as ``event_record`` would). Returns rows stored."""
-    keys = {r["dedupe_key"] for r in rows}
-    seen = set(EventDedupe.objects.filter(pk__in=keys).values_list("pk", flat=True))
+    seen = _stored_keys({r["dedupe_key"] for r in rows})
     fresh, batch_keys = [], set()
     for r in rows:
         key = r["dedupe_key"]
@@ -104,3 +103,7 @@ def events_record_many(rows: list[dict[str, Any]]) -> int:
             stored += event_record(**r)[1]
         return stored
     return len(fresh)
+
+
+def _stored_keys(keys: set[str]) -> set[str]:
+    return set(EventDedupe.objects.filter(pk__in=keys).values_list("pk", flat=True))

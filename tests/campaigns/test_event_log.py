@@ -10,13 +10,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
 
+from campaigns import events as events_module
 from campaigns.event_partitions import (
     event_partitions,
     event_partitions_detach,
     event_partitions_ensure,
     partition_name,
 )
-from campaigns.events import event_record
+from campaigns.events import event_record, events_record_many
 from campaigns.handlers import event_partitions as event_partitions_handler
 from campaigns.models import Action, Event, EventDedupe
 from config.schedules import SCHEDULES
@@ -38,6 +39,26 @@ def test_a_replayed_key_is_stored_once_and_returns_the_first_event():
     assert EventDedupe.objects.get(pk="sendgrid:abc").event_id == first.pk
     plain = [event_record(kind="click")[0] for _ in range(2)]  # no key: every call is an event
     assert plain[0].pk != plain[1].pk
+
+
+def test_many_at_once_skips_stored_and_repeated_keys():
+    first, _ = event_record(kind="email_sent", dedupe_key="email_sent:1")
+    rows = [{"kind": "email_sent", "dedupe_key": f"email_sent:{n}", "lead_id": n} for n in (1, 2, 3, 3)]
+    assert events_record_many(rows) == 2  # 1 was stored before, 3 is given twice
+    assert events_record_many(rows) == 0  # the whole batch replayed
+    for n in (1, 2, 3):
+        event = Event.objects.get(dedupe_key=f"email_sent:{n}")
+        assert EventDedupe.objects.get(pk=f"email_sent:{n}").event_id == event.pk
+    assert Event.objects.get(dedupe_key="email_sent:1").pk == first.pk
+
+
+def test_many_at_once_falls_back_to_one_by_one_when_a_key_lands_meanwhile(monkeypatch):
+    event_record(kind="email_sent", dedupe_key="email_sent:7")
+    # As if another writer stored key 7 between the batch's read of stored keys and its INSERT.
+    monkeypatch.setattr(events_module, "_stored_keys", lambda keys: set())
+    rows = [{"kind": "email_sent", "dedupe_key": f"email_sent:{n}"} for n in (7, 8)]
+    assert events_record_many(rows) == 1
+    assert Event.objects.filter(dedupe_key__in=["email_sent:7", "email_sent:8"]).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
