@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django_q.conf import Conf
 
 from campaigns import services as campaign_services
@@ -65,3 +66,7 @@ def chromium(monkeypatch):
         )  # fmt: skip
         yield browser
         browser.close()
+        # While Playwright's loop runs in this thread, Django's connections are context-local: the
+        # test's queries opened a connection pytest-django never sees, which kept the test database
+        # from being dropped at the end of the run ("being accessed by other users").
+        connections.close_all()
