@@ -79,13 +79,13 @@ def _fields(*, kind: str, campaign: Campaign | int | None = None, channel: str =
 def events_record_many(rows: list[dict[str, Any]]) -> int:
     """Append many events at once; rows take ``event_record``'s arguments and each needs a
     ``dedupe_key`` (a replayed row is skipped, as ``event_record`` would). Returns rows stored."""
-    seen = _stored_keys({r["dedupe_key"] for r in rows})
-    fresh, batch_keys = [], set()
+    seen = _stored_keys({r["dedupe_key"] for r in rows})  # grows with the batch: a key twice in it is stored once
+    fresh = []
     for r in rows:
         key = r["dedupe_key"]
-        if key in seen or key in batch_keys:
+        if key in seen:
             continue
-        batch_keys.add(key)
+        seen.add(key)
         fresh.append(Event(dedupe_key=key, **_fields(**{k: v for k, v in r.items() if k != "dedupe_key"})))
     if not fresh:
         return 0
