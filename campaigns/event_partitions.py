@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -82,10 +83,13 @@ def event_partitions() -> list[Partition]:
 
 
 def event_partitions_ensure(*, through: date | None = None, start: date | None = None,
-                            months_ahead: int = 3) -> list[str]:  # fmt: skip
+                            months_ahead: int | None = None) -> list[str]:  # fmt: skip
     """Create the missing monthly partitions from ``start`` (default: this month) to ``through``
-    (default: ``months_ahead`` months on). Returns the names created. Idempotent."""
+    (default: ``months_ahead`` months on, default EVENT_PARTITIONS_AHEAD_MONTHS). Returns the names
+    created. Idempotent."""
     _require_partitioned()
+    if months_ahead is None:
+        months_ahead = settings.EVENT_PARTITIONS_AHEAD_MONTHS
     today = timezone.now().astimezone(UTC).date()
     month = _month(start or today)
     last = _month(through or _next(_month(today), months_ahead))

@@ -19,7 +19,7 @@ def event_partitions(action: Action) -> Outcome:
     from .event_partitions import NotPartitioned, event_partitions_detach, event_partitions_ensure
 
     try:
-        created = event_partitions_ensure(months_ahead=settings.EVENT_PARTITIONS_AHEAD_MONTHS)
+        created = event_partitions_ensure()
         detached = (
             event_partitions_detach(older_than_months=settings.EVENT_RETENTION_MONTHS)
             if settings.EVENT_RETENTION_MONTHS

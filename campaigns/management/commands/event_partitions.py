@@ -25,7 +25,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--create", action="store_true", help="create missing months (default: this one to +3)")
+        parser.add_argument(
+            "--create",
+            action="store_true",
+            help="create missing months (default: this one to +EVENT_PARTITIONS_AHEAD_MONTHS)",
+        )
         parser.add_argument("--from", dest="start", metavar="YYYY-MM", help="with --create: first month")
         parser.add_argument("--through", metavar="YYYY-MM", help="with --create: last month")
         parser.add_argument("--detach-older-than", type=int, metavar="MONTHS", dest="detach")
