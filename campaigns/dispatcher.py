@@ -18,12 +18,10 @@ import traceback
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -31,6 +29,7 @@ from . import controls, queue_sql
 from .backoff import backoff_seconds
 from .models import Action, ActionLog, Heartbeat
 from .outcomes import Outcome
+from .queue_sql import Finish
 from .registry import action_type_spec
 
 logger = logging.getLogger(__name__)
@@ -55,19 +54,6 @@ class DispatchReport:
         parts = ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items())) or "nothing due"
         tail = f"; stopped: {self.stopped}" if self.stopped else ""
         return f"claimed {self.claimed} in {self.batches} batch(es): {parts}{tail}"
-
-
-@dataclass(frozen=True)
-class _Finish:
-    status: str
-    last_error: str
-    not_before: datetime | None
-    result_json: str  # JSON text, so equal results group together
-    log_level: str
-    log_message: str
-    artifact_ref: str = ""
-    artifact_sha256: str = ""
-    refund_attempt: bool = False  # a release: the attempt did not really happen
 
 
 # Between actions of a batch the flags are re-read at most this often (seconds): a query per
@@ -123,7 +109,7 @@ class Dispatcher:
         return [same[i : i + size] for same in grouped.values() for i in range(0, len(same), size)], single
 
     # --- run ------------------------------------------------------------------------------
-    def run_group(self, actions: list[Action]) -> list[tuple[Action, _Finish]]:
+    def run_group(self, actions: list[Action]) -> list[tuple[Action, Finish]]:
         """Run same-type actions through their group handler: one outcome each, as ``run_one`` would."""
         handler = self.group_handler_for(actions[0].action_type)
         try:
@@ -136,7 +122,7 @@ class Dispatcher:
             outcomes = [Outcome.retry(f"{type(exc).__name__}: {exc}\n{tb}")] * len(actions)
         return [(action, self._finish(action, outcome)) for action, outcome in zip(actions, outcomes, strict=True)]
 
-    def run_one(self, action: Action) -> _Finish:
+    def run_one(self, action: Action) -> Finish:
         if action.attempts > action.max_attempts:
             # Only reachable when leases kept expiring (a worker died mid-run each time).
             return self._finish(action, Outcome.retry("lease expired on every attempt"))
@@ -151,7 +137,7 @@ class Dispatcher:
             return self._finish(action, Outcome.retry(f"{type(exc).__name__}: {exc}\n{tb}"))
         return self._finish(action, outcome)
 
-    def _finish(self, action: Action, outcome: Outcome) -> _Finish:
+    def _finish(self, action: Action, outcome: Outcome) -> Finish:
         """Map a handler's outcome to the action's next status (the dispatcher's decision alone)."""
         result, message, level = outcome.result, outcome.message, ActionLog.Level.ERROR
         not_before = None
@@ -176,38 +162,20 @@ class Dispatcher:
             message = f"outcome unknown, needs reconciliation: {outcome.message}"
         else:
             status, error = S.FAILED, outcome.message
-        return _Finish(
+        return Finish(
             status=status, last_error=error, not_before=not_before, result_json="null" if result is None else json.dumps(result, sort_keys=True),
             log_level=level, log_message=message, artifact_ref=outcome.artifact_ref,
             artifact_sha256=outcome.artifact_sha256, refund_attempt=outcome.kind == "release",
         )  # fmt: skip
 
     # --- finish ---------------------------------------------------------------------------
-    def _record(self, token: str, finished: list[tuple[Action, _Finish]]) -> None:
-        """Write the batch's results: one statement per distinct result (no-ops: one for the batch)."""
-        now = timezone.now()
-        groups: dict[_Finish, list[int]] = defaultdict(list)
-        for action, fin in finished:
-            groups[fin].append(action.pk)
-        # One group (the common case) is one statement, atomic by itself: skip BEGIN/COMMIT round trips.
-        with transaction.atomic() if len(groups) > 1 else nullcontext():
-            for fin, ids in groups.items():
-                changed = queue_sql.finish(
-                    ids=ids,
-                    token=token,
-                    status=fin.status,
-                    last_error=fin.last_error,
-                    result=json.loads(fin.result_json),
-                    not_before=fin.not_before,
-                    finished_at=None if fin.status == S.RETRY_WAIT else now,
-                    log={"level": fin.log_level, "message": fin.log_message, "artifact_ref": fin.artifact_ref,
-                         "artifact_sha256": fin.artifact_sha256, "actor": f"dispatcher:{self.worker_id}"},
-                    now=now,
-                    refund_attempt=fin.refund_attempt,
-                )  # fmt: skip
-                if changed != len(ids):
-                    # The lease expired and another worker took these over: its result stands.
-                    logger.warning("%d action(s) lost their lease before finishing", len(ids) - changed)
+    def _record(self, token: str, finished: list[tuple[Action, Finish]]) -> None:
+        """Write the batch's results: one statement for the batch (PostgreSQL)."""
+        changed = queue_sql.finish(results=[(action.pk, fin) for action, fin in finished], token=token,
+                                   actor=f"dispatcher:{self.worker_id}", now=timezone.now())  # fmt: skip
+        if changed != len(finished):
+            # The lease expired and another worker took these over: its result stands.
+            logger.warning("%d action(s) lost their lease before finishing", len(finished) - changed)
 
     def _extend_lease(self, token: str) -> None:
         Action.objects.filter(locked_by=token, status=S.IN_PROGRESS).update(locked_until=timezone.now() + self.lease)
@@ -227,11 +195,11 @@ class Dispatcher:
         report.statuses.update(fin.status for _, fin in finished)
         return len(actions)
 
-    def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list[tuple[Action, _Finish]]:
+    def run_actions(self, token: str, actions: list[Action], report: DispatchReport) -> list[tuple[Action, Finish]]:
         """Run a claimed batch one by one. A subclass may run it concurrently (publishing.worker)."""
         started = last_check = time.monotonic()
         groups, actions = self.split_groups(actions)
-        finished: list[tuple[Action, _Finish]] = []
+        finished: list[tuple[Action, Finish]] = []
         for group in groups:
             finished += self.run_group(group)
         for action in actions:

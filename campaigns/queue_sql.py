@@ -4,17 +4,18 @@ Claim: ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETU
 picking and marking a batch is one statement, control flags included (a global pause or kill, or a
 stopped campaign, claims nothing) (SQLite ≥ 3.35, used by the demo, runs the same
 statement without the lock clause: it serialises writers anyway).
-Finish: on PostgreSQL the status update and the execution-log insert are one statement (a
-data-modifying CTE), and the log rows are written only for the actions this worker still held.
+Finish: on PostgreSQL the status updates and the execution-log inserts of a whole batch are one
+statement (a data-modifying CTE over arrays), and the log rows are written only for the actions
+this worker still held.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import Action, ActionLog, ControlFlag
 
@@ -71,60 +72,86 @@ def release_expired(*, now: datetime, actor_label: str) -> list[int]:
     return [pk for pk, _, _ in rows]
 
 
-def finish(
-    *,
-    ids: list[int],
-    token: str,
-    status: str,
-    last_error: str,
-    result: dict | None,
-    not_before: datetime | None,
-    finished_at: datetime | None,
-    log: dict[str, str],
-    now: datetime,
-    refund_attempt: bool = False,
-) -> int:
-    """Write one result to the actions ``ids`` still locked by ``token``; log each. Returns rows changed."""
-    result_json = None if result is None else json.dumps(result)
-    extra_sets = ", not_before = %s" if not_before is not None else ""
-    if refund_attempt:  # a release (paused, budget spent) is not a try
-        extra_sets += ", attempts = attempts - 1"
-    params: list[Any] = [status, last_error, result_json, _ts(finished_at)]
-    if not_before is not None:
-        params.append(_ts(not_before))
-    log_values = [
-        log["level"],
-        status,
-        log["message"],
-        log["artifact_ref"],
-        log["artifact_sha256"],
-        log["actor"],
-        _ts(now),
-    ]
-    columns = "action_id, attempt, level, status, message, artifact_ref, artifact_sha256, actor_label, created_at"
-    if connection.vendor == "postgresql":
-        sql = f"""
-            WITH done AS (
-                UPDATE {A} SET status = %s, last_error = %s, result = %s::jsonb, finished_at = %s,
-                       locked_by = '', locked_until = NULL{extra_sets}
-                 WHERE id = ANY(%s) AND locked_by = %s
-                RETURNING id, attempts)
-            INSERT INTO {L} ({columns})
-            SELECT id, attempts, %s, %s, %s, %s, %s, %s, %s FROM done"""  # noqa: S608
-        with connection.cursor() as cur:
-            cur.execute(sql, [*params, ids, token, *log_values])
-            return cur.rowcount
-    marks = ", ".join(["%s"] * len(ids))
+@dataclass(frozen=True)
+class Finish:
+    """One action's result as the dispatcher decided it (hashable: equal results group on SQLite)."""
+
+    status: str
+    last_error: str
+    not_before: datetime | None
+    result_json: str  # JSON text ("null" for none)
+    log_level: str
+    log_message: str
+    artifact_ref: str = ""
+    artifact_sha256: str = ""
+    refund_attempt: bool = False  # a release: the attempt did not really happen
+
+
+def finish(*, results: list[tuple[int, Finish]], token: str, actor: str, now: datetime) -> int:
+    """Write each action's result, if ``token`` still holds it, with a log row each. Returns rows changed.
+
+    PostgreSQL: one statement for the whole batch, however many distinct results (each success
+    carries its own platform id, so results rarely repeat): the rows go in as arrays.
+    """
+    if not results:
+        return 0
+    if connection.vendor != "postgresql":
+        return _finish_grouped(results=results, token=token, actor=actor, now=now)
+    columns = list(zip(*[
+        (pk, f.status, f.last_error, None if f.result_json == "null" else f.result_json, _ts(f.not_before),
+         int(f.refund_attempt), f.log_level, f.log_message, f.artifact_ref, f.artifact_sha256)
+        for pk, f in results
+    ], strict=True))  # fmt: skip
+    sql = f"""
+        WITH v AS (
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::int[],
+                                 %s::text[], %s::text[], %s::text[], %s::text[])
+                     AS v(id, status, last_error, result, not_before, refund, level, message, artifact_ref,
+                          artifact_sha256)),
+        done AS (
+            UPDATE {A} AS a SET status = v.status, last_error = v.last_error, result = v.result::jsonb,
+                   finished_at = CASE WHEN v.status = 'retry_wait' THEN NULL ELSE %s END,
+                   not_before = coalesce(v.not_before, a.not_before), attempts = a.attempts - v.refund,
+                   locked_by = '', locked_until = NULL
+              FROM v WHERE a.id = v.id AND a.locked_by = %s
+            RETURNING a.id, a.attempts, v.level, v.status, v.message, v.artifact_ref, v.artifact_sha256)
+        INSERT INTO {L} ({LOG_COLUMNS})
+        SELECT id, attempts, level, status, message, artifact_ref, artifact_sha256, %s, %s FROM done"""  # noqa: S608
     with connection.cursor() as cur:
-        cur.execute(
-            f"""UPDATE {A} SET status = %s, last_error = %s, result = %s, finished_at = %s,
-                       locked_by = '', locked_until = NULL{extra_sets}
-                 WHERE id IN ({marks}) AND locked_by = %s RETURNING id, attempts""",  # noqa: S608
-            [*params, *ids, token],
-        )
-        done = cur.fetchall()
-        cur.executemany(
-            f"INSERT INTO {L} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-            [[pk, attempts, *log_values] for pk, attempts in done],
-        )
-    return len(done)
+        cur.execute(sql, [*(list(c) for c in columns), _ts(now), token, actor, _ts(now)])
+        return cur.rowcount
+
+
+LOG_COLUMNS = "action_id, attempt, level, status, message, artifact_ref, artifact_sha256, actor_label, created_at"
+
+
+def _finish_grouped(*, results: list[tuple[int, Finish]], token: str, actor: str, now: datetime) -> int:
+    """SQLite (the demo): one UPDATE … RETURNING per distinct result, then its log rows."""
+    groups: dict[Finish, list[int]] = {}
+    for pk, fin in results:
+        groups.setdefault(fin, []).append(pk)
+    changed = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for fin, ids in groups.items():
+            extra_sets = ", not_before = %s" if fin.not_before is not None else ""
+            if fin.refund_attempt:  # a release (paused, budget spent) is not a try
+                extra_sets += ", attempts = attempts - 1"
+            params: list[Any] = [fin.status, fin.last_error, None if fin.result_json == "null" else fin.result_json,
+                                 None if fin.status == "retry_wait" else _ts(now)]  # fmt: skip
+            if fin.not_before is not None:
+                params.append(_ts(fin.not_before))
+            marks = ", ".join(["%s"] * len(ids))
+            cur.execute(
+                f"""UPDATE {A} SET status = %s, last_error = %s, result = %s, finished_at = %s,
+                           locked_by = '', locked_until = NULL{extra_sets}
+                     WHERE id IN ({marks}) AND locked_by = %s RETURNING id, attempts""",  # noqa: S608
+                [*params, *ids, token],
+            )
+            done = cur.fetchall()
+            cur.executemany(
+                f"INSERT INTO {L} ({LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                [[pk, attempts, fin.log_level, fin.status, fin.log_message, fin.artifact_ref, fin.artifact_sha256,
+                  actor, _ts(now)] for pk, attempts in done],
+            )  # fmt: skip
+            changed += len(done)
+    return changed
