@@ -171,43 +171,54 @@ def accounts_refresh_due(*, actor: Any = "system:token-refresher") -> dict[str, 
 
 
 def publish_as_account(adapter: Any, request: PublishRequest, *, account: SocialAccount, actor: Any) -> PublishResult:
-    """LIVE publish with the account's token; a 401 gets one refresh and one more try.
+    """LIVE publish with the account's token; a 401 gets one refresh and one more try."""
+    return publish_settle(adapter, request, account=account, actor=actor, first=call_outcome(adapter.publish, request))
+
+
+def call_outcome(call: Any, request: PublishRequest) -> PublishResult | AdapterError:
+    """The platform's answer to one call: its result, or the classified error it raised."""
+    try:
+        return call(request)
+    except AdapterError as exc:
+        return exc
+
+
+def publish_settle(
+    adapter: Any, request: PublishRequest, *, account: SocialAccount, actor: Any, first: PublishResult | AdapterError
+) -> PublishResult:
+    """Act on the answer to a first publish call (made here or on a call thread): store the rate
+    budget, and after a 401 refresh the token once and try once more.
 
     A 401 means the platform refused the call, so nothing was published and one more try cannot
     duplicate. A second 401 with a fresh token revokes the account. A refresh that failed for now
     becomes a RetryAfterError: the post waits, the account is retried by the refresher.
     """
     try:
-        return _call_and_record(adapter, request, account)
+        return _recorded(first, account)
     except AuthError as exc:
-        first = exc
+        first_error = exc
     refreshed = account_refresh(
-        account_id=account.pk, actor=actor, reason=f"401 at publish: {first}"[:500],
+        account_id=account.pk, actor=actor, reason=f"401 at publish: {first_error}"[:500],
         stale_access_token=request.credentials.access_token,
     )  # fmt: skip
     if refreshed.token_status == TS.REVOKED:
-        raise AuthError(f"{first} (refresh refused: account revoked, reconnect it)", status=first.status)
+        raise AuthError(f"{first_error} (refresh refused: account revoked, reconnect it)", status=first_error.status)
     if refreshed.token_status == TS.REFRESH_FAILED:
-        raise RetryAfterError(f"{first} (token refresh failed for now: {refreshed.token_error})", retry_after=60)
+        raise RetryAfterError(f"{first_error} (token refresh failed for now: {refreshed.token_error})", retry_after=60)
+    again = dataclasses.replace(request, credentials=refreshed.credentials())
     try:
-        return _call_and_record(adapter, dataclasses.replace(request, credentials=refreshed.credentials()), account)
+        return _recorded(call_outcome(adapter.publish, again), account)
     except AuthError as exc:
         account_revoke(account=refreshed, actor=actor, error=f"401 again after a refresh: {exc}")
         raise
 
 
-def _call_and_record(adapter: Any, request: PublishRequest, account: SocialAccount) -> PublishResult:
-    """One publish call; whatever the platform said about the rate budget is stored, success or not."""
-    try:
-        result = adapter.publish(request)
-    except RetryAfterError as exc:
-        if exc.status == 429:
-            exc.retry_after = budget_exhausted(account, retry_after=exc.retry_after, rate_limit=exc.rate_limit)
-        else:
-            budget_record(account, exc.rate_limit)
-        raise
-    except AdapterError as exc:
-        budget_record(account, exc.rate_limit)
-        raise
-    budget_record(account, result.rate_limit)
-    return result
+def _recorded(answer: PublishResult | AdapterError, account: SocialAccount) -> PublishResult:
+    """Whatever the platform said about the rate budget is stored, success or not; errors are raised."""
+    if isinstance(answer, RetryAfterError) and answer.status == 429:
+        answer.retry_after = budget_exhausted(account, retry_after=answer.retry_after, rate_limit=answer.rate_limit)
+        raise answer
+    budget_record(account, answer.rate_limit)
+    if isinstance(answer, AdapterError):
+        raise answer
+    return answer

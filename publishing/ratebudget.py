@@ -38,17 +38,25 @@ def _reserve(limit: int | None) -> int:
 
 def budget_wait(account: SocialAccount, *, now: datetime | None = None) -> tuple[float, str] | None:
     """(seconds until the reset, which budget) when a budget of the account is spent, else None. One query."""
+    return budgets_spent([account], now=now).get(account.pk)
+
+
+def budgets_spent(accounts: list[SocialAccount], *, now: datetime | None = None) -> dict[int, tuple[float, str]]:
+    """``budget_wait`` for many accounts in one query: {account pk: (seconds, which budget)} for the spent ones."""
     now = now or timezone.now()
-    worst: tuple[float, str] | None = None
-    for budget in RateBudget.objects.filter(scope__in=budget_scopes(account), reset_at__gt=now):
+    by_scope: dict[str, list[int]] = {}
+    for account in accounts:
+        for scope in budget_scopes(account):
+            by_scope.setdefault(scope, []).append(account.pk)
+    spent: dict[int, tuple[float, str]] = {}
+    for budget in RateBudget.objects.filter(scope__in=list(by_scope), reset_at__gt=now):
         if budget.remaining is not None and budget.remaining <= _reserve(budget.limit):
             wait = (budget.reset_at - now).total_seconds()
-            if worst is None or wait > worst[0]:
-                worst = (
-                    wait,
-                    f"{budget.scope}: {budget.remaining} of {budget.limit or '?'} left until {budget.reset_at:%H:%M:%S}Z",
-                )
-    return worst
+            why = f"{budget.scope}: {budget.remaining} of {budget.limit or '?'} left until {budget.reset_at:%H:%M:%S}Z"
+            for pk in by_scope[budget.scope]:
+                if pk not in spent or wait > spent[pk][0]:
+                    spent[pk] = (wait, why)
+    return spent
 
 
 def _low(rate_limit: RateLimit) -> bool:
