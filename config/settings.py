@@ -191,7 +191,9 @@ META_DIALOG_BASE_URL = os.environ.get("META_DIALOG_BASE_URL", "https://www.faceb
 TOKEN_REFRESH_AHEAD_SECONDS = env_float("TOKEN_REFRESH_AHEAD_SECONDS", 900)
 # Rate budgets (publishing/ratebudget.py): stop calling when this fraction of a window is left.
 RATE_BUDGET_RESERVE_FRACTION = env_float("RATE_BUDGET_RESERVE_FRACTION", 0.02)
-# Outbound calls in flight per account in the concurrent worker (publishing/worker.py).
+# Outbound publish calls in flight per worker process (publishing/calls.py; the concurrent worker
+# sets it to its --threads), and per social account.
+PUBLISH_MAX_IN_FLIGHT = int(env_float("PUBLISH_MAX_IN_FLIGHT", 20))
 PUBLISH_CONCURRENCY_PER_ACCOUNT = int(env_float("PUBLISH_CONCURRENCY_PER_ACCOUNT", 2))
 
 # --- Analytics ---
@@ -255,6 +257,7 @@ ACTION_TYPES = {
     },
     "post_social": {
         "handler": "publishing.handlers.post_social",
+        "group_handler": "publishing.group_publish.post_social_group",  # one reservation, the calls concurrently
         "schema": "publishing.handlers.POST_SOCIAL_PAYLOAD",
     },
     "fetch_metrics": {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -11,37 +10,17 @@ from django.utils import timezone
 
 from campaigns.audit import audit_record
 from campaigns.controls import is_live, stop_reason
-from campaigns.failpoints import failpoint
 from campaigns.models import Action
 from campaigns.outcomes import Outcome
-from campaigns.tracking import URL_RE, tracked_text
+from campaigns.tracking import URL_RE
 
-from .accounts import AccountUnavailable, account_credentials, publish_as_account
-from .adapters.base import (
-    AdapterError,
-    Credentials,
-    OutcomeUnknownError,
-    PermanentError,
-    PublishRequest,
-    RetryAfterError,
-)
-from .adapters.proof import proof_publish
+from .adapters.base import AdapterError, Credentials, RetryAfterError
 from .adapters.registry import get_adapter
-from .gate import publish_refusal
+from .group_publish import actor_of, post_social_group, sent_text
 from .models import PublishTarget
-from .ratebudget import budget_wait
-from .services import (
-    target_begin,
-    target_confirm_absent,
-    target_failed,
-    target_needs_reconcile,
-    target_published,
-    target_retry_later,
-)
+from .services import target_confirm_absent, target_published
 
 T = PublishTarget.Status
-# A revoked account waits for a human: look again this often (seconds) without spending attempts.
-ACCOUNT_UNAVAILABLE_WAIT = 3600.0
 
 POST_SOCIAL_PAYLOAD = {
     "type": "object",
@@ -52,10 +31,6 @@ POST_SOCIAL_PAYLOAD = {
 
 
 RECONCILE_PAYLOAD = POST_SOCIAL_PAYLOAD | {"properties": {"target_id": {"type": "integer", "minimum": 1}}}
-
-
-def _actor(action: Action) -> str:
-    return f"action:{action.pk}"
 
 
 def _credentials(account) -> Credentials:
@@ -75,97 +50,10 @@ def post_social(action: Action) -> Outcome:
     """Publish one target: gate, attempt row (``publishing``) committed, call, record the result.
 
     A target found already ``publishing`` means an earlier attempt died after the call may have
-    left: it is never sent again blindly, it goes to ``needs_reconcile``.
+    left: it is never sent again blindly, it goes to ``needs_reconcile``. The same code as a group
+    publish of one (publishing.group_publish).
     """
-    actor = _actor(action)
-    target_id = action.payload["target_id"]
-    failpoint("publish.before_attempt")
-    with transaction.atomic():
-        target = _locked_target(target_id)
-        if target is None:
-            return Outcome.permanent(f"target {target_id} does not exist")
-        if target.status == T.PUBLISHED:
-            return Outcome.skipped(f"target {target.pk} already published as {target.platform_post_id}")
-        if target.status == T.PUBLISHING:
-            error = "a previous attempt stopped after the call may have been sent"
-            target_needs_reconcile(target=target, actor=actor, error=error)
-            return Outcome.unknown(error)
-        # Flags again, right before the outbound call (the claim checked them too).
-        stop = stop_reason(target.post.campaign_id)
-        if stop:
-            return Outcome.release(f"not now: {stop}")
-        refusal = publish_refusal(target)
-        if refusal:
-            audit_record(obj=target, actor=actor, action="gate:refused", note=refusal)
-            return Outcome.permanent(f"refused: {refusal}")
-        force_proof = bool(action.payload.get("force_proof"))
-        credentials = None
-        if is_live(target.post.campaign) and not force_proof:
-            try:  # before the attempt row: a revoked or unrefreshable account waits, nothing is sent
-                credentials = account_credentials(account=target.account, actor=actor)
-            except AccountUnavailable as exc:
-                return Outcome.release(str(exc), after=exc.retry_after or ACCOUNT_UNAVAILABLE_WAIT)
-            spent = budget_wait(target.account)
-            if spent:  # the platform's budget is (nearly) spent: wait for its reset, without an attempt
-                return Outcome.release(f"rate budget spent: {spent[1]}", after=spent[0])
-        target_begin(target=target, actor=actor)
-    # Committed: from here on a crash leaves the target "publishing", which the next run reconciles.
-    failpoint("publish.before_call")
-    return _publish(target, key=action.idempotency_key, force_proof=force_proof, actor=actor,
-                    credentials=credentials)  # fmt: skip
-
-
-def _publish(
-    target: PublishTarget, *, key: str, force_proof: bool, actor: str, credentials: Credentials | None = None
-) -> Outcome:
-    """The outbound call of a target already marked ``publishing``, and the recording of its result."""
-    post = target.post
-    request = PublishRequest(
-        platform=target.account.platform,
-        text=_sent_text(target, post.body),
-        credentials=credentials or _credentials(target.account),
-        idempotency_key=key,
-        media_urls=tuple(post.media_urls),
-        link_url=_sent_text(target, post.link_url),
-    )
-    adapter = get_adapter(request.platform)
-    try:
-        if is_live(post.campaign) and not force_proof:
-            result = publish_as_account(adapter, request, account=target.account, actor=actor)
-        else:
-            result = proof_publish(
-                adapter, request, artifacts_dir=Path(settings.ARTIFACTS_DIR), name=f"target-{target.pk}"
-            )
-    except RetryAfterError as exc:
-        target_retry_later(target=target, actor=actor, error=str(exc))
-        if exc.status == 429:  # a rate limit is not a failure: wait for the reset without spending an attempt
-            return Outcome.release(str(exc), after=exc.retry_after)
-        return Outcome.retry(str(exc), after=exc.retry_after)
-    except OutcomeUnknownError as exc:
-        target_needs_reconcile(target=target, actor=actor, error=str(exc))
-        return Outcome.unknown(str(exc))
-    except PermanentError as exc:
-        target_failed(target=target, actor=actor, error=str(exc))
-        return Outcome.permanent(str(exc))
-    failpoint("publish.after_call")
-
-    target_published(
-        target=target, actor=actor, platform_post_id=result.platform_post_id, url=result.url,
-        sha256=post.approved_sha256, artifact_path=result.artifact_path, artifact_sha256=result.artifact_sha256,
-        proof=result.proof,
-    )  # fmt: skip
-    mode = "PROOF" if result.proof else "LIVE"
-    return Outcome.ok(
-        f"{mode}: published target {target.pk} on {request.platform} as {result.platform_post_id}",
-        artifact_ref=result.artifact_path,
-        artifact_sha256=result.artifact_sha256,
-        result={"platform_post_id": result.platform_post_id, "mode": mode.lower()},
-    )
-
-
-def _sent_text(target: PublishTarget, text: str) -> str:
-    """What goes out for ``text`` on this target: links tracked (the same text on every retry)."""
-    return tracked_text(text, campaign=target.post.campaign, channel=target.account.platform, target_id=target.pk)
+    return post_social_group([action])[0]
 
 
 def _same_text(ours: str, theirs: str) -> bool:
@@ -185,7 +73,7 @@ def reconcile_publish(action: Action) -> Outcome:
     confirmed absent: the target is armed again and published once more. The lookup failing → the
     target waits for a human in the admin.
     """
-    actor = _actor(action)
+    actor = actor_of(action)
     with transaction.atomic():
         target = _locked_target(action.payload["target_id"])
         if target is None or target.status != T.NEEDS_RECONCILE:
@@ -206,7 +94,7 @@ def reconcile_publish(action: Action) -> Outcome:
         return Outcome.retry(f"lookup: {exc}", after=exc.retry_after)
     except AdapterError as exc:
         return Outcome.permanent(f"lookup failed, a human must decide in the admin: {exc}")
-    sent = _sent_text(target, post.body)
+    sent = sent_text(target, post.body)
     match = next((p for p in recent if _same_text(sent, p.text)), None)
     if match:
         target_published(

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, CharField, F, Value, When
 from django.utils import timezone
 
 from campaigns.actions import action_enqueue, action_enqueue_many, action_reschedule
 from campaigns.audit import audit_record, transition, transition_many
 from campaigns.errors import InvalidTransition
-from campaigns.events import event_record
+from campaigns.events import event_record, events_record_many
 from campaigns.models import Action, Campaign
 
 from .models import Post, PublishTarget, SocialAccount
@@ -270,6 +271,25 @@ def target_begin(*, target: PublishTarget, actor: Any) -> None:
     transition(target, T.PUBLISHING, actor=actor, updates={"attempt_started_at": timezone.now()})
 
 
+def targets_begin(*, targets: list[PublishTarget], actors: dict[int, Any]) -> set[int]:
+    """``target_begin`` for many scheduled targets: one UPDATE, one INSERT of audit rows. The pks that moved."""
+    now = timezone.now()
+    moved = set(transition_many(PublishTarget, [t.pk for t in targets], T.PUBLISHING, old=T.SCHEDULED, actor=None,
+                                actors=actors, updates={"attempt_started_at": now}))  # fmt: skip
+    for target in targets:
+        if target.pk in moved:
+            target.status, target.attempt_started_at = T.PUBLISHING, now
+    return moved
+
+
+def _published_event(target: PublishTarget, *, platform_post_id: str, proof: bool, at: datetime) -> dict[str, Any]:
+    return {
+        "kind": "post_published", "campaign": target.post.campaign_id, "channel": target.account.platform,
+        "target_id": target.pk, "source": "publishing", "dedupe_key": f"post_published:{target.pk}",
+        "occurred_at": at, "data": {"platform_post_id": platform_post_id, "proof": proof},
+    }  # fmt: skip
+
+
 def target_published(*, target: PublishTarget, actor: Any, platform_post_id: str, url: str = "",
                      sha256: str, artifact_path: str = "", artifact_sha256: str = "", proof: bool = False) -> None:  # fmt: skip
     """Record the publication and append a ``post_published`` event (once per target)."""
@@ -281,11 +301,49 @@ def target_published(*, target: PublishTarget, actor: Any, platform_post_id: str
                      "artifact_path": artifact_path, "artifact_sha256": artifact_sha256,
                      "published_at": now, "last_error": ""},
         )  # fmt: skip
-        event_record(
-            kind="post_published", campaign=target.post.campaign_id, channel=target.account.platform,
-            target_id=target.pk, source="publishing", dedupe_key=f"post_published:{target.pk}", occurred_at=now,
-            data={"platform_post_id": platform_post_id, "proof": proof},
-        )  # fmt: skip
+        event_record(**_published_event(target, platform_post_id=platform_post_id, proof=proof, at=now))
+
+
+@dataclass
+class Published:
+    """What the platform answered for one target (the arguments of ``target_published``)."""
+
+    target: PublishTarget
+    actor: Any
+    platform_post_id: str
+    url: str = ""
+    artifact_path: str = ""
+    artifact_sha256: str = ""
+    proof: bool = False
+
+
+def targets_published(published: list[Published]) -> set[int]:
+    """``target_published`` for many ``publishing`` targets: one UPDATE (a CASE per field that differs
+    per row), one INSERT of audit rows, one of events. Returns the pks recorded."""
+    if not published:
+        return set()
+    now = timezone.now()
+
+    def per_row(field: str) -> Any:
+        values = {p.target.pk: v for p in published if (v := getattr(p, field))}
+        return Case(*[When(pk=pk, then=Value(v)) for pk, v in values.items()], default=Value(""),
+                    output_field=CharField())  # fmt: skip
+
+    with transaction.atomic():
+        moved = set(transition_many(
+            PublishTarget, [p.target.pk for p in published], T.PUBLISHED, old=T.PUBLISHING, actor=None,
+            actors={p.target.pk: p.actor for p in published},
+            updates={"platform_post_id": per_row("platform_post_id"), "platform_url": per_row("url"),
+                     "published_sha256": Case(*[When(pk=p.target.pk, then=Value(p.target.post.approved_sha256))
+                                                for p in published], output_field=CharField()),
+                     "artifact_path": per_row("artifact_path"), "artifact_sha256": per_row("artifact_sha256"),
+                     "published_at": now, "last_error": ""},
+        ))  # fmt: skip
+        events_record_many([
+            _published_event(p.target, platform_post_id=p.platform_post_id, proof=p.proof, at=now)
+            for p in published if p.target.pk in moved
+        ])  # fmt: skip
+    return moved
 
 
 def target_failed(*, target: PublishTarget, actor: Any, error: str) -> None:

@@ -23,7 +23,7 @@ from campaigns.audit import audit_trail
 from campaigns.dispatcher import Dispatcher
 from campaigns.errors import TransitionError
 from campaigns.hashing import content_sha256
-from publishing import handlers, services
+from publishing import group_publish, services
 from publishing.models import Post
 from publishing.services import post_expire_approval
 from tests.factories import AccountFactory, UserFactory
@@ -64,13 +64,13 @@ def people(db):
 @example(steps=SELF)
 def test_no_adapter_receives_content_not_approved_by_someone_else(steps, running_campaign, people, monkeypatch):
     sent: list[tuple[int, str]] = []
-    real = handlers.proof_publish
+    real = group_publish.proof_publish
 
     def recording(adapter, request, **kw):
         sent.append((int(kw["name"].split("-")[1]), request.text, request.media_urls, request.link_url))
         return real(adapter, request, **kw)
 
-    monkeypatch.setattr(handlers, "proof_publish", recording)
+    monkeypatch.setattr(group_publish, "proof_publish", recording)
     try:
         with transaction.atomic():  # each example starts from the same database
             run_example(steps, running_campaign, people, sent)
