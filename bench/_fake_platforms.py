@@ -6,7 +6,7 @@ ahead. Every accepted post is counted by its text, so duplicates are visible.
 
 Usage: python bench/_fake_platforms.py <latency> <rate_429> <reset_s>
 Prints one line "ports x linkedin facebook bluesky mastodon" then serves; on stdin EOF prints
-the JSON counts {"posts": {text: n}, "calls": n, "429": n, "peak": n} and exits.
+the JSON counts {"posts": {text: n}, "calls": n, "429": n, "peak": n, "cpu": seconds} and exits.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def main() -> None:
     print(" ".join(str(s.server_address[1]) for s in servers), flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     with lock:
-        print(json.dumps({"posts": posts, "calls": stats["calls"], "429": stats["429"], "peak": stats["peak"]}),
+        print(json.dumps({"posts": posts, "calls": stats["calls"], "429": stats["429"], "peak": stats["peak"],
+                          "cpu": time.process_time()}),
               flush=True)  # fmt: skip
 
 
