@@ -9,7 +9,6 @@ from collections import Counter, defaultdict
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from campaigns.controls import control_set
@@ -48,16 +47,11 @@ class SlowMastodon:
 
 
 @pytest.fixture
-def fake(settings):
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
+def fake(settings, threaded_http):
     handler = SlowMastodon()
-    server.expect_request("/api/v1/statuses", method="POST").respond_with_handler(handler)
-    settings.MASTODON_BASE_URL = server.url_for("").rstrip("/")
+    settings.MASTODON_BASE_URL = threaded_http("/api/v1/statuses", handler)
     settings.HTTP_TIMEOUT_SECONDS = 5.0
-    yield handler
-    server.clear()
-    server.stop()
+    return handler
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from campaigns.audit import audit_trail
-from campaigns.controls import control_set
 from campaigns.models import Action, Event
 from publishing import services
 from publishing.calls import calls_configure
@@ -54,25 +52,12 @@ class Mastodon:
 
 
 @pytest.fixture
-def mastodon(settings):
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
+def mastodon(settings, threaded_http):
     fake = Mastodon()
-    server.expect_request("/api/v1/statuses", method="POST").respond_with_handler(fake)
-    settings.MASTODON_BASE_URL = server.url_for("").rstrip("/")
+    settings.MASTODON_BASE_URL = threaded_http("/api/v1/statuses", fake)
     settings.HTTP_TIMEOUT_SECONDS = TIMEOUT
     calls_configure(in_flight=10, per_account=2)
-    yield fake
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def live(settings, running_campaign):
-    settings.PUBLISHING_MODE = "live"
-    control_set(action="live", actor="test")
-    control_set(action="live", actor="test", campaign=running_campaign)
-    return running_campaign
+    return fake
 
 
 def approved(campaign, author, reviewer, bodies: list[str], accounts=None) -> list[tuple[PublishTarget, Action]]:

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from campaigns.controls import control_set
 from campaigns.dispatcher import Dispatcher
 from campaigns.models import Action
 from publishing import services
@@ -24,14 +23,6 @@ def fake(httpserver: HTTPServer, settings) -> HTTPServer:
     settings.HTTP_TIMEOUT_SECONDS = 2.0
     settings.RATE_BUDGET_RESERVE_FRACTION = 0.02
     return httpserver
-
-
-@pytest.fixture
-def live(settings, running_campaign):
-    settings.PUBLISHING_MODE = "live"
-    control_set(action="live", actor="test")
-    control_set(action="live", actor="test", campaign=running_campaign)
-    return running_campaign
 
 
 @pytest.fixture
