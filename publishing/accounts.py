@@ -170,11 +170,6 @@ def accounts_refresh_due(*, actor: Any = "system:token-refresher") -> dict[str, 
     return counts
 
 
-def publish_as_account(adapter: Any, request: PublishRequest, *, account: SocialAccount, actor: Any) -> PublishResult:
-    """LIVE publish with the account's token; a 401 gets one refresh and one more try."""
-    return publish_settle(adapter, request, account=account, actor=actor, first=call_outcome(adapter.publish, request))
-
-
 def call_outcome(call: Any, request: PublishRequest) -> PublishResult | AdapterError:
     """The platform's answer to one call: its result, or the classified error it raised."""
     try:
@@ -186,8 +181,8 @@ def call_outcome(call: Any, request: PublishRequest) -> PublishResult | AdapterE
 def publish_settle(
     adapter: Any, request: PublishRequest, *, account: SocialAccount, actor: Any, first: PublishResult | AdapterError
 ) -> PublishResult:
-    """Act on the answer to a first publish call (made here or on a call thread): store the rate
-    budget, and after a 401 refresh the token once and try once more.
+    """Act on the answer to a first LIVE publish call (made on a call thread): store the rate budget,
+    and after a 401 refresh the token once and try once more.
 
     A 401 means the platform refused the call, so nothing was published and one more try cannot
     duplicate. A second 401 with a fresh token revokes the account. A refresh that failed for now

@@ -24,6 +24,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -80,6 +81,7 @@ class _Item:
     action: Action
     target: PublishTarget
     request: PublishRequest
+    adapter: Any
     live: bool
     answer: PublishResult | Exception | None = None
 
@@ -185,28 +187,28 @@ def _reserve(actions: list[Action], outcomes: dict[int, Outcome]) -> list[_Item]
             credentials=creds or target.account.credentials(), idempotency_key=action.idempotency_key,
             media_urls=tuple(post.media_urls), link_url=sent_text(target, post.link_url),
         )  # fmt: skip
-        items.append(_Item(action=action, target=target, request=request, live=live))
+        items.append(
+            _Item(action=action, target=target, request=request, adapter=get_adapter(request.platform), live=live)
+        )
     return items
 
 
 def _call_all(items: list[_Item]) -> None:
     """LIVE calls concurrently on the call pool; PROOF writes its artifact here (no network)."""
     live = [i for i in items if i.live]
-    futures = calls_run([(i.target.account_id, _call(i.request)) for i in live])
+    futures = calls_run([(i.target.account_id, _call(i.adapter, i.request)) for i in live])
     for item, future in zip(live, futures, strict=True):
         item.answer = future.exception() or future.result()
     for item in items:
         if not item.live:
-            adapter = get_adapter(item.request.platform)
             try:
-                item.answer = proof_publish(adapter, item.request, artifacts_dir=Path(settings.ARTIFACTS_DIR),
+                item.answer = proof_publish(item.adapter, item.request, artifacts_dir=Path(settings.ARTIFACTS_DIR),
                                             name=f"target-{item.target.pk}")  # fmt: skip
             except Exception as exc:  # recorded per target below, as the LIVE answers are
                 item.answer = exc
 
 
-def _call(request: PublishRequest):
-    adapter = get_adapter(request.platform)
+def _call(adapter: Any, request: PublishRequest):
     return lambda: call_outcome(adapter.publish, request)
 
 
@@ -219,7 +221,7 @@ def _record(items: list[_Item], outcomes: dict[int, Outcome]) -> None:
             if isinstance(answer, Exception) and not (item.live and isinstance(answer, AdapterError)):
                 raise answer  # PROOF's errors, and anything unclassified, are classified below
             result = answer if not item.live else publish_settle(
-                get_adapter(item.request.platform), item.request, account=item.target.account, actor=actor,
+                item.adapter, item.request, account=item.target.account, actor=actor,
                 first=answer,
             )  # fmt: skip
         except RetryAfterError as exc:

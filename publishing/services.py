@@ -266,13 +266,9 @@ def publish_enqueue(
     )  # fmt: skip
 
 
-def target_begin(*, target: PublishTarget, actor: Any) -> None:
-    """Attempt first: mark the target ``publishing`` and commit before any outbound call."""
-    transition(target, T.PUBLISHING, actor=actor, updates={"attempt_started_at": timezone.now()})
-
-
 def targets_begin(*, targets: list[PublishTarget], actors: dict[int, Any]) -> set[int]:
-    """``target_begin`` for many scheduled targets: one UPDATE, one INSERT of audit rows. The pks that moved."""
+    """Attempt first: mark scheduled targets ``publishing`` (one UPDATE, one INSERT of audit rows), to
+    be committed before any outbound call. Returns the pks that moved."""
     now = timezone.now()
     moved = set(transition_many(PublishTarget, [t.pk for t in targets], T.PUBLISHING, old=T.SCHEDULED, actor=None,
                                 actors=actors, updates={"attempt_started_at": now}))  # fmt: skip
