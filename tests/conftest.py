@@ -8,6 +8,7 @@ import pytest
 from django.db import connections
 from django_q.conf import Conf
 
+from campaigns import actions
 from campaigns import services as campaign_services
 from tests.factories import CampaignFactory, UserFactory, reviewer
 
@@ -23,6 +24,9 @@ def _artifacts_in_tmp(settings, tmp_path):
 def q_sync(monkeypatch):
     """django-q2 in sync mode: async_task runs the task inline (DESIGN.md: tests use sync)."""
     monkeypatch.setattr(Conf, "SYNC", True)
+    # wake_dispatcher asks at most once a second per thread; a wake asked by the previous test
+    # within that second must not swallow this test's (it did, in CI, depending on test order).
+    monkeypatch.setattr(actions._wake_state, "last", 0.0, raising=False)
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_sigkill_at_any_point_never_posts_twice(point, fake_x, live_target):
     else:
         first = dispatch(child_env(fake_x, FAILPOINTS=point))
     first.wait(60)
-    assert first.returncode == -signal.SIGKILL
+    assert first.returncode == -signal.SIGKILL, first.communicate()[0]
     fake_x.delay = 0
 
     time.sleep(LEASE_SECONDS + 0.5)  # the dead worker's lease runs out
