@@ -16,7 +16,7 @@ UPDATE campaigns_action SET status = 'in_progress', locked_by = %s, locked_until
        attempts = attempts + 1, started_at = now()
  WHERE id IN (SELECT id FROM campaigns_action
                WHERE status IN ('pending', 'retry_wait') AND not_before <= now()
-               ORDER BY priority, not_before, id LIMIT %s FOR UPDATE SKIP LOCKED)
+               ORDER BY priority, due_at, id LIMIT %s FOR UPDATE SKIP LOCKED)
 RETURNING id
 """
 RAW_COMPLETE = """

@@ -55,6 +55,7 @@ def action_enqueue(
             "payload": payload or {},
             "campaign_id": campaign.pk if campaign is not None else campaign_id,
             "not_before": not_before,
+            "due_at": not_before,
             "priority": spec.priority if priority is None else priority,
             "parent": parent,
             "max_attempts": max_attempts or spec.max_attempts,
@@ -113,21 +114,25 @@ def action_cancel(*, action: Action, actor: Any, reason: str = "") -> None:
 
 def action_retry(*, action: Action, actor: Any) -> None:
     """Put a dead-lettered or failed action back in the queue with a fresh attempt budget."""
+    now = timezone.now()
     _set_status(
         action,
         S.PENDING,
         actor=actor,
         note="retried by hand",
-        updates={"not_before": timezone.now(), "max_attempts": action.attempts + settings.ACTION_MAX_ATTEMPTS,
+        updates={"not_before": now, "due_at": now, "max_attempts": action.attempts + settings.ACTION_MAX_ATTEMPTS,
                  "finished_at": None},
     )  # fmt: skip
 
 
 def action_reschedule(*, action: Action, not_before: datetime, actor: Any) -> bool:
     """Move a waiting action to a new time. Returns False if it already started or finished."""
-    changed = Action.objects.filter(pk=action.pk, status__in=Action.CLAIMABLE).update(not_before=not_before)
+    # A deliberate move changes its place in line too (unlike a retry or a release).
+    changed = Action.objects.filter(pk=action.pk, status__in=Action.CLAIMABLE).update(
+        not_before=not_before, due_at=not_before
+    )
     if changed:
-        action.not_before = not_before
+        action.not_before = action.due_at = not_before
         _log(action, actor=actor, message=f"rescheduled to {not_before.isoformat()}", status=action.status)
     return bool(changed)
 
@@ -148,6 +153,7 @@ def action_enqueue_many(*, specs: list[dict[str, Any]], wake: bool = True) -> in
         rows.append(Action(
             idempotency_key=spec["key"], action_type=spec["action_type"], payload=spec.get("payload") or {},
             campaign_id=spec.get("campaign_id"), not_before=spec.get("not_before") or now,
+            due_at=spec.get("not_before") or now,
             priority=type_spec.priority if spec.get("priority") is None else spec["priority"],
             max_attempts=type_spec.max_attempts,
         ))  # fmt: skip

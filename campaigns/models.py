@@ -197,6 +197,9 @@ class Action(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     priority = models.SmallIntegerField(default=100, help_text="Lower runs first.")
     not_before = models.DateTimeField(default=timezone.now)
+    # Its place in line: when it was first due. A retry or a release moves not_before, not this, so
+    # an action that waited out a rate limit goes before work that fell due while it waited.
+    due_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=5)
     last_error = models.TextField(blank=True)
@@ -220,8 +223,8 @@ class Action(models.Model):
         indexes = [
             # The claim query reads only this partial index.
             models.Index(
-                fields=["priority", "not_before", "id"],
-                name="action_claimable",
+                fields=["priority", "due_at", "id"],
+                name="action_claimable_due",
                 condition=Q(status__in=["pending", "retry_wait"]),
             ),
             models.Index(fields=["locked_until"], name="action_lease", condition=Q(status="in_progress")),

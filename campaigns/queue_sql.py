@@ -45,7 +45,7 @@ def claim(*, token: str, now: datetime, locked_until: datetime, limit: int) -> l
                          AND NOT EXISTS (SELECT 1 FROM {F} WHERE scope = 'global' AND (paused OR killed))
                          AND (campaign_id IS NULL OR campaign_id NOT IN (
                               SELECT campaign_id FROM {F} WHERE campaign_id IS NOT NULL AND (paused OR killed)))
-                       ORDER BY priority, not_before, id LIMIT %s{lock})
+                       ORDER BY priority, due_at, id LIMIT %s{lock})
            AND status IN ('pending', 'retry_wait')
         RETURNING {CLAIM_COLUMNS}"""  # noqa: S608 - table names come from model meta, values are parameters
     actions = list(Action.objects.raw(sql, [token, _ts(locked_until), _ts(now), _ts(now), limit]))

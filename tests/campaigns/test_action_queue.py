@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -220,3 +221,16 @@ def test_two_dispatchers_on_200_actions_run_each_exactly_once():
     assert runs.values("object_id").distinct().count() == 200
     workers = {note.split(":")[0] for note in runs.values_list("note", flat=True)}
     assert workers == {"d0", "d1"}  # both really took part
+
+
+def test_a_released_action_keeps_its_place_in_line(settings):
+    """After its wait, a released action goes before work that fell due while it waited."""
+    settings.ACTION_TYPES = {**TEST_TYPES, "wait": {"handler": "tests.campaigns.handlers.wait"}}
+    start = timezone.now()
+    waited, _ = action_enqueue(key="waited", action_type="wait", not_before=start - timedelta(minutes=1))
+    Dispatcher(worker_id="t").drain()  # released for 30 s
+    later, _ = action_enqueue(key="later-due", action_type="wait", not_before=start + timedelta(seconds=10))
+    with time_machine.travel(start + timedelta(seconds=45), tick=False):
+        Dispatcher(worker_id="t", batch_size=1).drain(max_batches=1)
+    assert ActionLog.objects.filter(action=waited).count() == 2  # claimed again first (and released again)
+    assert not ActionLog.objects.filter(action=later).exists()
