@@ -117,8 +117,8 @@ def main() -> None:
     parser.add_argument("--reset", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=600)
     parser.add_argument("--processes", type=int, default=1, help="worker processes sharing --threads")
-    parser.add_argument("--batch-size", type=int, default=0, help="actions claimed at once (default: 4 × threads)")
-    parser.add_argument("--lanes", type=int, default=2, help="overlapping claim/run/record loops per process")
+    parser.add_argument("--batch-size", type=int, default=0, help="actions claimed at once (default: 2 × threads)")
+    parser.add_argument("--lanes", type=int, default=4, help="overlapping claim/run/record loops per process")
     args = parser.parse_args()
 
     fake = subprocess.Popen([sys.executable, str(HERE / "_fake_platforms.py"), str(args.latency), str(args.rate_429),
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace, fake: subprocess.Popen) -> None:
     started, cpu_started, machine_started = time.perf_counter(), time.process_time(), machine_busy()
     if args.processes == 1:
         with ConcurrentDispatcher(threads=args.threads, per_account=args.per_account, worker_id="bench", lanes=args.lanes,
-                                  batch_size=args.batch_size or 4 * args.threads) as dispatcher:  # fmt: skip
+                                  batch_size=args.batch_size or 2 * args.threads) as dispatcher:  # fmt: skip
             while PublishTarget.objects.filter(status="published").count() < args.n:
                 if not dispatcher.drain().claimed:
                     time.sleep(0.02)  # released actions wait for their platform's reset
@@ -169,7 +169,9 @@ def run(args: argparse.Namespace, fake: subprocess.Popen) -> None:
                     "--per-account",
                     str(args.per_account),
                     "--batch-size",
-                    str(args.batch_size // args.processes or 4 * share),
+                    str(args.batch_size // args.processes or 2 * share),
+                    "--lanes",
+                    str(args.lanes),
                     "--sleep",
                     "0.02",
                     "--worker-id",

@@ -6,7 +6,7 @@ social account (a platform counts requests per account, and two posts racing on 
 also race on its token refresh). Everything else (claim, finish, leases, fencing) is the
 dispatcher's, unchanged: each action still gets exactly one handler call and one recorded result.
 
-Batches overlap: ``lanes`` loops (default 2) each claim, run and record their own batch, so while
+Batches overlap: ``lanes`` loops (default 4) each claim, run and record their own batch, so while
 one lane reserves or records (database work, no call in flight) the other's calls keep the
 platforms busy. Two lanes of one process are as safe as two processes: claims skip locked rows and
 every finish is fenced by its batch's token.
@@ -50,7 +50,7 @@ def account_groups(actions: list[Action]) -> dict[int, str]:
 
 
 class ConcurrentDispatcher(Dispatcher):
-    def __init__(self, *, threads: int = 50, per_account: int | None = None, lanes: int = 2, **kwargs: Any) -> None:
+    def __init__(self, *, threads: int = 50, per_account: int | None = None, lanes: int = 4, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.threads = threads
         self.lanes = lanes

@@ -13,16 +13,23 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Drain what is due now, then exit.")
         parser.add_argument("--threads", type=int, default=20, help="Calls in flight in total.")
         parser.add_argument("--per-account", type=int, default=None, help="Default: PUBLISH_CONCURRENCY_PER_ACCOUNT.")
-        parser.add_argument("--batch-size", type=int, default=None, help="Default: 4 × threads.")
+        parser.add_argument("--batch-size", type=int, default=None, help="Default: 2 × threads.")
+        parser.add_argument("--lanes", type=int, default=4, help="Overlapping claim/run/record loops (default 4).")
         parser.add_argument("--sleep", type=float, default=2.0, help="Seconds between polls when looping.")
         parser.add_argument("--worker-id", default="")
 
-    def handle(self, *args, once, threads, per_account, batch_size, sleep, worker_id, **options) -> None:
-        for name, value in (("--threads", threads), ("--per-account", per_account), ("--batch-size", batch_size)):
+    def handle(self, *args, once, threads, per_account, batch_size, lanes, sleep, worker_id, **options) -> None:
+        checked = (
+            ("--threads", threads),
+            ("--per-account", per_account),
+            ("--batch-size", batch_size),
+            ("--lanes", lanes),
+        )
+        for name, value in checked:
             if value is not None and value < 1:
                 raise CommandError(f"{name}: must be at least 1")
         if sleep <= 0:
             raise CommandError("--sleep: must be greater than 0")
-        with ConcurrentDispatcher(threads=threads, per_account=per_account, worker_id=worker_id,
-                                  batch_size=batch_size or 4 * threads) as dispatcher:  # fmt: skip
+        with ConcurrentDispatcher(threads=threads, per_account=per_account, worker_id=worker_id, lanes=lanes,
+                                  batch_size=batch_size or 2 * threads) as dispatcher:  # fmt: skip
             run_loop(dispatcher, once=once, sleep=sleep, write=self.stdout.write)
