@@ -147,8 +147,9 @@ class Dispatcher:
                 result, message = {**(result or {}), "skipped": outcome.message}, f"skipped: {outcome.message}"
         elif outcome.kind == "release":
             status, error, level = S.RETRY_WAIT, outcome.message, ActionLog.Level.INFO
-            not_before = timezone.now() + timedelta(seconds=outcome.retry_after or 60)
-            message = f"released for {outcome.retry_after or 60:.0f}s: {outcome.message}"
+            wait = 60.0 if outcome.retry_after is None else outcome.retry_after  # 0: claimable at once
+            not_before = timezone.now() + timedelta(seconds=wait)
+            message = f"released for {wait:.0f}s: {outcome.message}"
         elif outcome.kind == "retry" and action.attempts >= action.max_attempts:
             status, error = S.DEAD_LETTER, outcome.message
             message = f"dead letter after {action.attempts} attempts: {outcome.message}"

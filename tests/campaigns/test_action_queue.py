@@ -234,3 +234,10 @@ def test_a_released_action_keeps_its_place_in_line(settings):
         Dispatcher(worker_id="t", batch_size=1).drain(max_batches=1)
     assert ActionLog.objects.filter(action=waited).count() == 2  # claimed again first (and released again)
     assert not ActionLog.objects.filter(action=later).exists()
+
+
+def test_a_release_for_zero_seconds_is_claimable_at_once():
+    action, _ = action_enqueue(key="zero", action_type="record")
+    before = timezone.now()
+    finish = Dispatcher(worker_id="t")._finish(action, Outcome.release("reset already passed", after=0))
+    assert finish.status == "retry_wait" and finish.not_before - before < timedelta(seconds=1)  # not the 60 s default
