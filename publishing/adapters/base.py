@@ -118,11 +118,17 @@ class AuthError(PermanentError):
 
 
 class RetryAfterError(AdapterError):
-    """Transient refusal (429/503/declared transient); ``retry_after`` seconds from the platform."""
+    """Transient refusal (429/503/declared transient); ``retry_after`` seconds from the platform.
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+    ``throttled``: the platform refused for a rate limit (an HTTP 429, or a platform's own throttle
+    code such as Graph's #4 on a 400), so the account's budget is spent until the reset and waiting
+    costs no attempt; otherwise (5xx, transient) the attempt counts and the backoff applies.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, throttled: bool | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.throttled = self.status == 429 if throttled is None else throttled
 
 
 class OutcomeUnknownError(AdapterError):

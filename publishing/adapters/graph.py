@@ -137,7 +137,7 @@ class GraphAdapter(LiveAdapter):
         if is_throttle(code):
             minutes = regain_minutes(response.headers)
             wait = minutes * 60 if minutes else retry_after_seconds(response.headers) or THROTTLE_BACKOFF_SECONDS
-            return RetryAfterError(text, retry_after=wait, **common)
+            return RetryAfterError(text, retry_after=wait, throttled=True, **common)
         if code in TRANSIENT_CODES or error.get("is_transient"):
             wait = retry_after_seconds(response.headers) or DEFAULT_BACKOFF_SECONDS
             return RetryAfterError(text, retry_after=wait, **common)

@@ -55,7 +55,8 @@ def test_graph_errors_are_classified_on_the_code(adapter_class, code, subcode, s
 
 
 def test_is_transient_makes_an_unknown_code_retryable():
-    assert isinstance(FacebookAdapter().error_for(_graph_error(12345, transient=True)), RetryAfterError)
+    transient = FacebookAdapter().error_for(_graph_error(12345, transient=True))
+    assert isinstance(transient, RetryAfterError) and not transient.throttled  # a retry: the attempt counts
     assert type(FacebookAdapter().error_for(_graph_error(12345))) is PermanentError
 
 
@@ -82,6 +83,7 @@ def test_throttling_waits_the_estimated_time_to_regain_access():
 
     assert error.retry_after == 12 * 60
     assert error.rate_limit.remaining == 0
+    assert error.throttled  # a rate limit although HTTP says 400: waiting costs no attempt
 
 
 def test_throttling_without_an_estimate_backs_off_for_minutes():
