@@ -21,8 +21,9 @@ A crash between 1 and 3 leaves targets ``publishing``: the next run of their act
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,22 +85,37 @@ class _Item:
     adapter: Any
     live: bool
     answer: PublishResult | Exception | None = None
+    answered_at: float | None = None  # time.monotonic() when the platform's answer came
 
 
 def post_social_group(actions: list[Action]) -> list[Outcome]:
     """One outcome per action, in order. Registered as the ``group_handler`` of ``post_social``."""
     outcomes: dict[int, Outcome] = {}
+    resets: dict[int, float] = {}  # action → monotonic time its account's rate limit resets
     for round_ in _rounds(actions):
         failpoint("publish.before_attempt")
         with transaction.atomic():
-            items = _reserve(round_, outcomes)
+            items = _reserve(round_, outcomes, resets)
         # Committed: from here on a crash leaves the targets "publishing", which the next run reconciles.
         failpoint("publish.before_call")
         if items:
             _call_all(items)
             failpoint("publish.after_call")
-            _record(items, outcomes)
+            _record(items, outcomes, resets)
+    # The dispatcher counts a release's wait from now, the end of the group, which can be a second
+    # after the 429 (the group's other calls): count it from the reset instead, as one alone would.
+    now = time.monotonic()
+    for pk, reset in resets.items():
+        outcomes[pk] = replace(outcomes[pk], retry_after=max(0.0, reset - now))
     return [outcomes[a.pk] for a in actions]
+
+
+def _rate_limited(action: Action, message: str, wait: float, outcomes: dict[int, Outcome], resets: dict[int, float],
+                  since: float | None = None) -> None:  # fmt: skip
+    """Released until the account's rate limit resets, ``wait`` seconds after ``since`` (default: now);
+    the attempt does not count."""
+    outcomes[action.pk] = Outcome.release(message, after=wait)
+    resets[action.pk] = (since or time.monotonic()) + wait
 
 
 def _rounds(actions: list[Action]) -> list[list[Action]]:
@@ -122,7 +138,7 @@ def _rounds(actions: list[Action]) -> list[list[Action]]:
     return rounds
 
 
-def _reserve(actions: list[Action], outcomes: dict[int, Outcome]) -> list[_Item]:
+def _reserve(actions: list[Action], outcomes: dict[int, Outcome], resets: dict[int, float]) -> list[_Item]:
     targets = {
         t.pk: t
         for t in PublishTarget.objects.select_for_update(of=("self",)).select_related("post__campaign", "account")
@@ -172,7 +188,7 @@ def _reserve(actions: list[Action], outcomes: dict[int, Outcome]) -> list[_Item]
                 continue
             if target.account_id in spent:  # the budget is (nearly) spent: wait for its reset, without an attempt
                 wait, which = spent[target.account_id]
-                outcomes[action.pk] = Outcome.release(f"rate budget spent: {which}", after=wait)
+                _rate_limited(action, f"rate budget spent: {which}", wait, outcomes, resets)
                 continue
         ready.append((action, target, live, creds))
     moved = targets_begin(targets=[t for _, t, _, _ in ready], actors={t.pk: actor_of(a) for a, t, _, _ in ready})
@@ -198,7 +214,10 @@ def _call_all(items: list[_Item]) -> None:
     live = [i for i in items if i.live]
     futures = calls_run([(i.target.account_id, _call(i.adapter, i.request)) for i in live])
     for item, future in zip(live, futures, strict=True):
-        item.answer = future.exception() or future.result()
+        if future.exception() is not None:
+            item.answer = future.exception()
+        else:
+            item.answer, item.answered_at = future.result()
     for item in items:
         if not item.live:
             try:
@@ -209,10 +228,10 @@ def _call_all(items: list[_Item]) -> None:
 
 
 def _call(adapter: Any, request: PublishRequest):
-    return lambda: call_outcome(adapter.publish, request)
+    return lambda: (call_outcome(adapter.publish, request), time.monotonic())
 
 
-def _record(items: list[_Item], outcomes: dict[int, Outcome]) -> None:
+def _record(items: list[_Item], outcomes: dict[int, Outcome], resets: dict[int, float]) -> None:
     published: list[tuple[_Item, PublishResult]] = []
     for item in items:
         actor = actor_of(item.action)
@@ -227,8 +246,10 @@ def _record(items: list[_Item], outcomes: dict[int, Outcome]) -> None:
         except RetryAfterError as exc:
             target_retry_later(target=item.target, actor=actor, error=str(exc))
             # A rate limit is not a failure: wait for the reset without spending an attempt.
-            outcomes[item.action.pk] = (Outcome.release(str(exc), after=exc.retry_after) if exc.status == 429
-                                        else Outcome.retry(str(exc), after=exc.retry_after))  # fmt: skip
+            if exc.throttled:  # the platform's wait runs from its answer, not from now
+                _rate_limited(item.action, str(exc), exc.retry_after, outcomes, resets, since=item.answered_at)
+            else:
+                outcomes[item.action.pk] = Outcome.retry(str(exc), after=exc.retry_after)
         except PermanentError as exc:
             target_failed(target=item.target, actor=actor, error=str(exc))
             outcomes[item.action.pk] = Outcome.permanent(str(exc))
