@@ -113,7 +113,7 @@ def post_social_group(actions: list[Action]) -> list[Outcome]:
 def _rate_limited(action: Action, message: str, wait: float, outcomes: dict[int, Outcome], resets: dict[int, float],
                   since: float | None = None) -> None:  # fmt: skip
     """Released until the account's rate limit resets, ``wait`` seconds after ``since`` (default: now);
-    the attempt does not count."""
+    the attempt does not count. The wait is recounted from the reset when the group returns."""
     outcomes[action.pk] = Outcome.release(message, after=wait)
     resets[action.pk] = (since or time.monotonic()) + wait
 

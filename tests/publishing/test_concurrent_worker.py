@@ -89,3 +89,5 @@ def test_calls_run_concurrently_within_the_per_account_limit_and_each_target_goe
 def test_the_command_refuses_bad_numbers_naming_the_option(db):
     with pytest.raises(CommandError, match="--threads"):
         call_command("dispatch_concurrent", "--once", "--threads", "0")
+    with pytest.raises(CommandError, match="--lanes"):
+        call_command("dispatch_concurrent", "--once", "--lanes", "0")
