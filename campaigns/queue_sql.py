@@ -49,7 +49,7 @@ def claim(*, token: str, now: datetime, locked_until: datetime, limit: int) -> l
            AND status IN ('pending', 'retry_wait')
         RETURNING {CLAIM_COLUMNS}"""  # noqa: S608 - table names come from model meta, values are parameters
     actions = list(Action.objects.raw(sql, [token, _ts(locked_until), _ts(now), _ts(now), limit]))
-    # RETURNING has no order; (priority, id) is close enough to the claim order within one batch.
+    # RETURNING has no order; (priority, id) is close enough to the claim's (priority, due_at, id) within one batch.
     actions.sort(key=lambda a: (a.priority, a.pk))
     return actions
 

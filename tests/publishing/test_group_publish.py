@@ -36,10 +36,11 @@ class Mastodon:
         with self.lock:
             self.texts.append(text)
             number = len(self.texts)
-        self.reset_at = (timezone.now() + timedelta(minutes=5)).replace(microsecond=0)
-        reset = self.reset_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        reset_at = (timezone.now() + timedelta(minutes=5)).replace(microsecond=0)
+        reset = reset_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(self.remaining), "X-RateLimit-Reset": reset}
         if "rate" in text:
+            self.reset_at = reset_at  # the reset this 429 named (another call's may fall in the next second)
             headers["X-RateLimit-Remaining"] = "0"
             return Response('{"error": "Too many requests"}', status=429, headers=headers,
                             content_type="application/json")  # fmt: skip
