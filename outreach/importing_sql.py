@@ -25,8 +25,16 @@ SQL_FIELDS = {"name", "company", "role", "email", "timezone", "source_ref", "utm
               "utm_campaign", "utm_term", "utm_content", "tags", "score"}  # fmt: skip
 TEXT_FIELDS = ["name", "company", "role", "timezone", "utm_source", "utm_medium", "utm_campaign", "utm_term",
                "utm_content"]  # fmt: skip
-# Same rule as importing.EMAIL_RE, in PostgreSQL's regex dialect.
-EMAIL_SQL_RE = r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9-]{1,63})+$"
+# Same rule as importing.EMAIL_RE, in SQL. Not as one regex: PostgreSQL's engine runs the counted
+# repetitions ({0,61}, {1,63}) eight times slower (6.4 s against 0.8 s per million rows here), so the
+# shape is one plain regex and the label rules (first label neither starts nor ends with "-", no label
+# over 63 characters) are string tests; the counted one runs only on domains long enough to fail it.
+EMAIL_SQL_VALID = (
+    r"(email ~ '^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$'"
+    " AND left(split_part(email, '@', 2), 1) <> '-'"
+    " AND right(split_part(split_part(email, '@', 2), '.', 1), 1) <> '-'"
+    " AND (length(email) - position('@' in email) <= 63 OR split_part(email, '@', 2) !~ '[^.]{64}'))"
+)
 MAX_LEN = {f.name: f.max_length for f in Lead._meta.concrete_fields if getattr(f, "max_length", None)}
 
 
@@ -82,7 +90,7 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
                 copy.write_row((zone,))
         checks = [
             "WHEN email = '' THEN 'email: a lead needs an email, a phone number or a LinkedIn URL'",
-            f"WHEN email !~ '{EMAIL_SQL_RE}' THEN 'email: ' || quote_literal(email_raw) || ' is not an email address'",
+            f"WHEN NOT {EMAIL_SQL_VALID} THEN 'email: ' || quote_literal(email_raw) || ' is not an email address'",
         ]
         if "timezone" in columns:
             checks.append("WHEN timezone <> '' AND NOT EXISTS (SELECT 1 FROM imp_zones z WHERE z.name = timezone) "
@@ -98,10 +106,11 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
         if "tags" in columns:
             tags = ("(SELECT coalesce(jsonb_agg(t ORDER BY t), '[]'::jsonb) FROM (SELECT DISTINCT btrim(x) AS t "  # noqa: S608
                     f"FROM regexp_split_to_table({col('tags')}, '[;,|]') x WHERE btrim(x) <> '') s)")  # fmt: skip
-        # One pass: clean and check each row, rank the lines of each person (first line wins) and
-        # find the existing lead, so the statements below touch only the rows they change.
         # Cleaned once into its own table (computed columns are not re-evaluated by the joins and the
-        # sort below), then ranked per person (first line wins) and joined with the existing leads.
+        # sort below), then ranked per person (first line wins) and joined with the existing leads, so
+        # the statements after touch only the rows they change. OFFSET 0 keeps the inner SELECT from
+        # being folded into the outer one, which would recompute lower(btrim(email)) at each of its
+        # dozen uses (6.2 s against 3.8 s per million rows here).
         cur.execute(f"""
             CREATE TEMP TABLE imp_c ON COMMIT DROP AS
             SELECT line, email_raw, email, {", ".join(TEXT_FIELDS)}, source_ref, score_raw, tags,
@@ -111,7 +120,7 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
                          {", ".join(f"{col(f)} AS {f}" for f in TEXT_FIELDS)},
                          {col("source_ref")} AS source_ref, {col("score")} AS score_raw, {tags} AS tags
                   FROM imp_raw
-                  WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))})) r
+                  WHERE NOT ({" AND ".join(f"coalesce(btrim(c{i}), '') = ''" for i in range(n))}) OFFSET 0) r
         """)  # noqa: S608 - identifiers are ours, values are parameters or COPY data
         cur.execute("ANALYZE imp_c")
         cur.execute("""
@@ -145,6 +154,9 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
                         [timezone.now()])  # fmt: skip
             report.updated += cur.rowcount
         now = timezone.now()
+        # In identity order, not file order: the unique index then grows at one edge instead of taking
+        # each row at a random page (12.3 s against 9.9 s for a million new leads here). Ids, and so
+        # the admin's default order, follow the hash; nothing reads meaning into them.
         cur.execute(f"""
             INSERT INTO outreach_lead (identity_sha256, campaign_id, email, {", ".join(TEXT_FIELDS)}, phone,
                 linkedin_url, source_channel, source_ref, referrer, consent_status, consent_source, consent_text,
@@ -152,7 +164,7 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
             SELECT identity, %s, email, {", ".join(TEXT_FIELDS)}, '', '', 'csv',
                    CASE WHEN source_ref <> '' THEN source_ref ELSE %s END, '', 'unknown', '', '', tags, '{{}}'::jsonb,
                    CASE WHEN score_raw <> '' THEN score_raw::int ELSE 0 END, 'new', %s, %s
-            FROM imp WHERE reason IS NULL AND k = 1 AND lead_id IS NULL ORDER BY line
+            FROM imp WHERE reason IS NULL AND k = 1 AND lead_id IS NULL ORDER BY identity
             ON CONFLICT (identity_sha256) DO NOTHING""",  # noqa: S608
                     [campaign_id, source_ref, now, now])  # fmt: skip
         report.created += cur.rowcount

@@ -155,3 +155,27 @@ def test_sql_engine_refuses_a_malformed_file_naming_the_line(tmp_path, running_c
         leads_import(stream=stream, campaign=running_campaign, actor="t", engine="sql")
     assert "line" in str(exc.value)
     assert not Lead.objects.exists()
+
+
+EDGE_EMAILS = [
+    "a@b.co", "a@b", "a@-b.com", "a@b-.com", "a@b-c.com", "a@b.-c", "a@b..com", "a@.b.com", "a b@c.com",
+    "a@@b.com", "a@b_c.com", f"a@{'x' * 63}.com", f"a@{'x' * 64}.com", f"a@b.{'y' * 63}", f"a@b.{'y' * 64}",
+    f"a@{'x' * 40}.{'y' * 40}.com", "ünï@b.com", "a@b.com.", "a@1.2",
+]  # fmt: skip
+
+
+def test_sql_engine_validates_emails_exactly_like_the_row_engine(tmp_path, running_campaign):
+    """The SQL path splits the email rule into a plain regex and string tests (speed): both must agree."""
+    from outreach.importing import EMAIL_RE, leads_import
+
+    path = tmp_path / "edge.csv"
+    path.write_text("email\n" + "\n".join(EDGE_EMAILS) + "\n")
+    invalid = {}
+    for engine in ("python", "sql"):
+        Lead.objects.all().delete()
+        with path.open(newline="") as stream:
+            report = leads_import(stream=stream, campaign=running_campaign, actor="t", engine=engine)
+        invalid[engine] = {line for line, _ in report.invalid}
+    expected = {line for line, email in enumerate(EDGE_EMAILS, start=2) if not EMAIL_RE.match(email)}
+    assert invalid["sql"] == invalid["python"] == expected
+    assert 0 < len(expected) < len(EDGE_EMAILS)
