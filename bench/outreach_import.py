@@ -53,31 +53,47 @@ def copy_plain(path: Path) -> float:
     return elapsed
 
 
-def dedup_floor(path: Path) -> float:
-    """The least any identity-deduplicating import can do: COPY the file, hash each email, INSERT the
-    rows into a table whose only index is the unique identity hash. Lead needs that constraint (the
-    same person is one lead, also under concurrent imports), so this is the ceiling of our ratio."""
+def lead_table_floor(path: Path) -> float:
+    """The least any import into Lead can do: COPY rows already cleaned, hashed, deduplicated and sorted
+    (that work is done first, untimed) into a copy of the Lead table with its indexes. Lead needs those
+    (the unique identity, the email lookup), so this bounds our ratio from above."""
+    import csv
+    import hashlib
+
     from django.db import connection
 
+    best: dict[str, str] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows)  # the header
+        for email, name, company, role in rows:
+            email = email.strip().lower()
+            if "@" not in email:
+                continue
+            identity = hashlib.sha256(f"email:{email}".encode()).hexdigest()
+            best.setdefault(
+                identity,
+                f"{identity}\t{email}\t{name}\t{company}\t{role}\tcsv\tcsv\t[]\t{{}}"
+                "\t0\tnew\tunknown\t2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\n",
+            )
+    data = "".join(best[k] for k in sorted(best)).encode()
+    columns = (
+        "identity_sha256, email, name, company, role, source_channel, source_ref, tags, enrichment, score, "
+        "status, consent_status, created_at, updated_at"
+    )
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_floor_raw, bench_floor_leads")
-        cur.execute("CREATE UNLOGGED TABLE bench_floor_raw (email text, name text, company text, role text)")
-        cur.execute("CREATE TABLE bench_floor_leads (identity text PRIMARY KEY, email text, name text, "
-                    "company text, role text)")  # fmt: skip
+        cur.execute("DROP TABLE IF EXISTS bench_floor_leads")
+        cur.execute("CREATE TABLE bench_floor_leads (LIKE outreach_lead INCLUDING ALL)")
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'bench_floor_leads' "
+                    "AND data_type IN ('character varying', 'text') AND is_nullable = 'NO'")  # fmt: skip
+        for (column,) in cur.fetchall():  # the columns the COPY leaves out are empty text, as in an import
+            cur.execute(f"ALTER TABLE bench_floor_leads ALTER COLUMN {column} SET DEFAULT ''")
         started = time.perf_counter()
-        with (
-            path.open("rb") as f,
-            cur.cursor.copy("COPY bench_floor_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-        ):
-            while chunk := f.read(1 << 20):
-                copy.write(chunk)
-        cur.execute("""
-            INSERT INTO bench_floor_leads
-            SELECT encode(sha256(convert_to('email:' || lower(email), 'UTF8')), 'hex'), lower(email), name,
-                   company, role FROM bench_floor_raw ORDER BY 1
-            ON CONFLICT DO NOTHING""")
+        with cur.cursor.copy(f"COPY bench_floor_leads ({columns}) FROM STDIN") as copy:
+            for at in range(0, len(data), 1 << 20):
+                copy.write(data[at : at + (1 << 20)])
         elapsed = time.perf_counter() - started
-        cur.execute("DROP TABLE bench_floor_raw, bench_floor_leads")
+        cur.execute("DROP TABLE bench_floor_leads")
     return elapsed
 
 
@@ -107,7 +123,7 @@ def main() -> None:
         write_csv(path, args.rows)
         size = path.stat().st_size
         copy_s = copy_plain(path)
-        floor_s = dedup_floor(path)
+        floor_s = lead_table_floor(path)
         ours_s, report = run_import(path, campaign)
         again_s, again = run_import(path, campaign)
     print(f"file: {args.rows:,} rows, {size / 1e6:.0f} MB")
@@ -115,11 +131,11 @@ def main() -> None:
     print(f"re-import:    {again.summary()} in {again_s:.1f} s")
     assert again.created == 0 and again.updated == 0, "re-import must change nothing"
     print(
-        f"dedup floor (COPY + hash + INSERT into a table with only the unique identity index): "
-        f"{floor_s:.1f} s → best reachable ratio {copy_s / floor_s:.2f}; ours is {floor_s / ours_s:.2f}× that floor"
+        f"Lead-table floor (COPY of rows already hashed, deduplicated and sorted into a copy of Lead): "
+        f"{floor_s:.1f} s → best reachable ratio {copy_s / floor_s:.3f}; ours is {floor_s / ours_s:.2f}× that floor"
     )
     print(f"CSV import: {args.rows / ours_s:,.0f} rows/s vs physical limit (COPY into a plain table) "
-          f"{args.rows / copy_s:,.0f} rows/s → ratio {copy_s / ours_s:.2f} (target ≥ 0.2)")  # fmt: skip
+          f"{args.rows / copy_s:,.0f} rows/s → ratio {copy_s / ours_s:.3f} (target ≥ 0.2)")  # fmt: skip
 
 
 if __name__ == "__main__":
