@@ -100,6 +100,8 @@ def _clean_row(values: dict[str, str]) -> dict[str, Any]:
         value = (raw or "").strip()
         if not value:
             continue
+        if "\x00" in value:  # PostgreSQL text cannot hold it: the row is refused, not the batch
+            raise ValueError(f"{name}: contains a NUL character")
         if name == "email":
             value = normalise_email(value)
             if not EMAIL_RE.match(value):
@@ -119,10 +121,9 @@ def _clean_row(values: dict[str, str]) -> dict[str, Any]:
         elif name == "tags":
             value = sorted({t.strip() for t in re.split(r"[;,|]", value) if t.strip()})
         elif name == "score":
-            try:
-                value = int(value)
-            except ValueError:
-                raise ValueError(f"score: {raw!r} is not a whole number") from None
+            if not re.match(importing_sql.SCORE_PATTERN, value):  # int() would also take "٣" or "1_000"
+                raise ValueError(f"score: {raw!r} {importing_sql.SCORE_RULE}")
+            value = int(value)
         if isinstance(value, str) and name in MAX_LEN and len(value) > MAX_LEN[name]:
             raise ValueError(f"{name}: longer than {MAX_LEN[name]} characters")
         row[name] = value

@@ -35,6 +35,9 @@ EMAIL_SQL_VALID = (
     " AND right(split_part(split_part(email, '@', 2), '.', 1), 1) <> '-'"
     " AND (length(email) - position('@' in email) <= 63 OR split_part(email, '@', 2) !~ '[^.]{64}'))"
 )
+# Both engines' score rule. At most 9 digits always fits PostgreSQL's integer; ASCII digits only.
+SCORE_PATTERN = r"^[+-]?[0-9]{1,9}$"
+SCORE_RULE = "is not a whole number of at most 9 digits"
 MAX_LEN = {f.name: f.max_length for f in Lead._meta.concrete_fields if getattr(f, "max_length", None)}
 
 
@@ -96,8 +99,8 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
             checks.append("WHEN timezone <> '' AND NOT EXISTS (SELECT 1 FROM imp_zones z WHERE z.name = timezone) "
                           "THEN 'timezone: ' || quote_literal(timezone) || ' is not an IANA time zone'")  # fmt: skip
         if "score" in columns:
-            checks.append("WHEN score_raw <> '' AND score_raw !~ '^[+-]?[0-9]{1,9}$' "
-                          "THEN 'score: ' || quote_literal(score_raw) || ' is not a whole number'")  # fmt: skip
+            checks.append(f"WHEN score_raw <> '' AND score_raw !~ '{SCORE_PATTERN}' "
+                          f"THEN 'score: ' || quote_literal(score_raw) || ' {SCORE_RULE}'")  # fmt: skip
         for field in [*TEXT_FIELDS, "source_ref"]:
             if field in columns:
                 checks.append(f"WHEN length({field}) > {MAX_LEN[field]} "

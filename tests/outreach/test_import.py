@@ -179,3 +179,31 @@ def test_sql_engine_validates_emails_exactly_like_the_row_engine(tmp_path, runni
     expected = {line for line, email in enumerate(EDGE_EMAILS, start=2) if not EMAIL_RE.match(email)}
     assert invalid["sql"] == invalid["python"] == expected
     assert 0 < len(expected) < len(EDGE_EMAILS)
+
+
+def test_both_engines_refuse_a_score_outside_the_integer_rule_naming_it(tmp_path, running_campaign):
+    """A score PostgreSQL's integer cannot hold, or one only Python's int() reads, is a row error in
+    both engines, never a crashed import."""
+    from outreach.importing import leads_import
+
+    path = tmp_path / "scores.csv"
+    path.write_text("email,score\na@example.com,99999999999\nb@example.com,٣\nc@example.com,1_000\n"
+                    "d@example.com,-999999999\n")  # fmt: skip
+    for engine in ("python", "sql"):
+        Lead.objects.all().delete()
+        with path.open(newline="") as stream:
+            report = leads_import(stream=stream, campaign=running_campaign, actor="t", engine=engine)
+        assert [line for line, _ in report.invalid] == [2, 3, 4], engine
+        assert all("score:" in reason and "at most 9 digits" in reason for _, reason in report.invalid)
+        assert list(Lead.objects.values_list("score", flat=True)) == [-999999999]
+
+
+def test_row_engine_refuses_a_nul_character_as_a_row_error(tmp_path, running_campaign):
+    from outreach.importing import leads_import
+
+    path = tmp_path / "nul.csv"
+    path.write_text("email,name,phone\na@example.com,Ad\x00a,\nb@example.com,Bob,\n")  # phone: the row engine
+    with path.open(newline="") as stream:
+        report = leads_import(stream=stream, campaign=running_campaign, actor="t")
+    assert report.invalid == [(2, "name: contains a NUL character")]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["b@example.com"]
