@@ -6,9 +6,10 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,17 @@ class Cursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = "-id"
+    invalid_cursor_message = "cursor: not one this API issued; follow a page's next or previous link"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        # DRF checks only that a cursor decodes; a forged position ("p=abc" on an id, a bad date)
+        # fails when it meets the column. Answer it as DRF answers an undecodable cursor (404).
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError):
+            if not request.query_params.get(self.cursor_query_param):
+                raise  # not the cursor: a bug, which must stay a 500
+            raise NotFound(self.invalid_cursor_message) from None
 
 
 def refuse_nul(request: Request) -> None:

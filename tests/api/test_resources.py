@@ -94,6 +94,19 @@ def test_list_is_cursor_paginated_and_filtered_with_fixed_queries(agent, django_
     assert len(small.captured_queries) == len(big.captured_queries)
 
 
+@pytest.mark.parametrize("position", ["p=abc", "o=1&p=x", "r=1&p=zzz"])
+def test_a_forged_cursor_is_a_404_naming_the_cursor_not_a_500(agent, position):
+    """DRF checks only that a cursor decodes; a position that is not an id must not reach the database."""
+    import base64
+
+    CampaignFactory.create_batch(2)
+    cursor = base64.b64encode(position.encode()).decode()
+    response = agent.get(f"/api/v1/campaigns/?cursor={cursor}")
+    assert response.status_code == 404
+    assert "cursor" in response.json()["detail"]
+    assert agent.get("/api/v1/campaigns/?cursor=!!notbase64").status_code == 404  # DRF's own check
+
+
 def test_post_and_target_lists_have_fixed_query_counts(agent, account):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
