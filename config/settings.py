@@ -119,7 +119,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["campaigns.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "campaigns.api.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "campaigns.api.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -3,7 +3,8 @@
 Some of anymail's parsers index the JSON they receive without checking its shape (a JSON array posted
 to the Mailgun URL raises TypeError), which Django turns into a 500 and the sender retries forever.
 The wrapper answers 400 when the view fails before any of our receivers ran (nothing was stored);
-a failure after a receiver ran stays a 500, so the ESP retries and the replay is stored once.
+a failure after a receiver ran stays a 500, so the ESP retries and the replay is stored once. The
+URL of an ESP this deployment has not configured answers 404 instead of anymail's configuration error.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 
+from anymail.exceptions import AnymailConfigurationError
 from anymail.urls import urlpatterns as anymail_patterns
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, HttpResponseNotFound
 from django.urls import URLPattern
 
 from .events import receivers_ran, reset_receivers
@@ -27,7 +29,10 @@ def guard(view):
         reset_receivers()
         try:
             return view(request, *args, **kwargs)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except AnymailConfigurationError as exc:  # before any receiver: nothing was read or stored
+            logger.error("anymail webhook %s: not configured here (%s)", request.path, exc)
+            return HttpResponseNotFound(f"webhook: {request.path.split('/')[2]} is not configured on this server")
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             if receivers_ran():
                 raise
             logger.warning("anymail webhook %s: unreadable body (%s: %s)", request.path, type(exc).__name__, exc)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from campaigns.actions import action_enqueue
 from campaigns.audit import audit_record
 from campaigns.events import event_record
+from campaigns.jsonsafe import storable
 
 from .identity import normalise_email
 from .models import Enrollment, EspEvent, Lead, Reply, SendAttempt
@@ -65,6 +66,10 @@ def esp_event_store(*, esp: str, kind: str, event_id: str, event_type: str, mess
     Returns (event, True) when stored now, (None, False) for a replay. One INSERT … ON CONFLICT DO
     NOTHING decides, so two deliveries of the same event racing each other store it once.
     """
+    # What the provider sent is kept, but jsonb and text refuse NUL and lone surrogates (a 500 and a
+    # retry loop otherwise): they are replaced, as are infinite numbers.
+    event_id, event_type, message_id, recipient, payload = storable([event_id, event_type, message_id, recipient,
+                                                                      payload])  # fmt: skip
     fields = {"esp": esp[:40], "event_id": event_id[:255], "kind": kind, "event_type": (event_type or "unknown")[:40],
               "message_id": (message_id or "")[:255], "recipient": (recipient or "")[:320], "payload": payload,
               "received_at": timezone.now(), "result": ""}  # fmt: skip

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from campaigns.jsonsafe import unstorable
 from campaigns.models import Campaign
 
 from .capture import lead_capture, lead_confirm
@@ -96,6 +97,12 @@ def capture(request: HttpRequest, slug: str) -> HttpResponse:
             return JsonResponse({"errors": {"__all__": ["body is not valid JSON"]}}, status=400)
         if not isinstance(data, dict):
             return JsonResponse({"errors": {"__all__": ["body must be a JSON object"]}}, status=400)
+        nested = next((k for k, v in data.items() if isinstance(v, dict | list)), None)
+        if nested is not None:  # a form field is one value; str() of an object would be stored as text
+            return JsonResponse({"errors": {nested: ["must be text, a number or true/false, not a list or object"]}},
+                                status=400)  # fmt: skip
+        if problem := unstorable(data):
+            return JsonResponse({"errors": {problem[0]: [problem[1]]}}, status=400)
     else:
         data = request.POST.dict()
     for f in UTM_FIELDS:

@@ -72,6 +72,27 @@ def test_model_validation_error_is_400_not_500(agent):
     assert response.json()["errors"][0]["field"] == "timezone"
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('{"key": "k1", "action_type": "noop", "payload": {"x": 1e400}}', "payload.x"),
+        ('{"key": "k2", "action_type": "noop", "payload": {"x": "\\ud800"}}', "payload.x"),
+        ('{"key": "k3", "action_type": "noop", "payload": {"\\udfff": 1}}', "payload"),
+        ('{"key": "k4", "action_type": "noop", "payload": {"x": ["ok", -1e999]}}', "payload.x.1"),
+    ],
+)
+def test_a_body_postgresql_cannot_store_is_400_naming_where(agent, body, where):
+    """1e400 parses as infinity and \\ud800 as a lone surrogate; jsonb refuses both (was a 500)."""
+    from campaigns.models import Action
+
+    response = agent.client.post("/api/v1/actions/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [where]
+    assert not Action.objects.exists()
+    paired = '{"key": "k5", "action_type": "noop", "payload": {"x": "\\ud83d\\ude00"}}'  # a real pair: fine
+    assert agent.client.post("/api/v1/actions/", data=paired, content_type="application/json").status_code == 201
+
+
 def test_invalid_transition_is_409_conflict(agent):
     campaign_id = agent.post("/api/v1/campaigns/", {**DRAFT, "strategy": ""}).json()["id"]
     response = agent.post(f"/api/v1/campaigns/{campaign_id}/submit/")

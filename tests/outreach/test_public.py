@@ -83,6 +83,21 @@ def test_capture_json_field_errors_are_400_and_write_nothing(client, form, runni
     assert not Lead.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [('{"email": "a@example.com", "consent": true, "name": "\\ud800"}', "name"),
+     ('{"email": "a@example.com", "consent": true, "name": {"n": 1}}', "name"),
+     ('{"email": "a@example.com", "consent": {"x": 1}}', "consent")],
+)  # fmt: skip
+def test_capture_json_refuses_lone_surrogates_and_nested_values_naming_the_field(client, form, running_campaign,
+                                                                                 body, field):  # fmt: skip
+    """A lone surrogate failed at save (500); an object was stored as its str() and counted as consent."""
+    response = client.post(f"/capture/{running_campaign.slug}/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not Lead.objects.exists()
+
+
 def test_capture_json_success(client, form, running_campaign):
     response = client.post(f"/capture/{running_campaign.slug}/", content_type="application/json",
                            data=json.dumps({"email": "a@example.com", "consent": True, "utm_medium": "cpc"}))  # fmt: skip

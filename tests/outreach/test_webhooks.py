@@ -182,3 +182,24 @@ def test_garbage_is_a_400_and_stores_nothing(client, body):
     response = client.post("/anymail/mailgun/tracking/", data=body, content_type="application/json", **AUTH)
     assert 400 <= response.status_code < 500
     assert not EspEvent.objects.exists()
+
+
+def test_a_signed_event_with_nul_or_a_lone_surrogate_is_stored_with_them_replaced(client, sent):
+    """What the ESP sent is kept (a 500 would make it retry forever), minus what jsonb cannot hold."""
+    response = _tracking(client, "opened", "tok-nul", message_id="abc.123@brand.example",
+                         recipient="ada@example.com", tags=["a\x00b", "\ud800"], **{"user-variables": {"k\x00": 1}})  # fmt: skip
+    assert response.status_code == 200
+    stored = EspEvent.objects.get()
+    assert stored.payload["tags"] == ["a\ufffdb", "\ufffd"]
+    assert "k\ufffd" in json.dumps(stored.payload, ensure_ascii=False)
+
+
+def test_an_overflowing_timestamp_is_a_400_and_stores_nothing(client, sent):
+    response = _tracking(client, "opened", "tok-big", message_id="x", recipient="ada@example.com", timestamp=1e20)
+    assert response.status_code == 400
+    assert not EspEvent.objects.exists()
+
+
+def test_the_url_of_an_esp_not_configured_here_is_a_404(client, db):
+    assert client.post("/anymail/postal/tracking/", data="{}", content_type="application/json").status_code == 404
+    assert not EspEvent.objects.exists()

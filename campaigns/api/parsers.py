@@ -1,0 +1,19 @@
+"""The API's JSON parser: a body PostgreSQL could not store (see campaigns.jsonsafe) is a 400 naming
+the field, for every endpoint at once, instead of a database error (500) at save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+
+from campaigns.jsonsafe import unstorable
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if problem := unstorable(data):
+            raise ValidationError({problem[0]: [problem[1]]})
+        return data
