@@ -363,3 +363,7 @@ def check_encoding(binary: Iterable[bytes], encoding: str = "utf-8") -> None:
         except UnicodeDecodeError:
             raise ValidationError({"file": f"line {line} is not {encoding} text; save the file as UTF-8"}) from None
         line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)  # the file may end inside a character
+    except UnicodeDecodeError:
+        raise ValidationError({"file": f"line {line} is not {encoding} text; save the file as UTF-8"}) from None

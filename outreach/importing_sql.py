@@ -101,6 +101,9 @@ def run(*, stream: TextIO, header: list[str], columns: dict[str, int], campaign_
         if "score" in columns:
             checks.append(f"WHEN score_raw <> '' AND score_raw !~ '{SCORE_PATTERN}' "
                           f"THEN 'score: ' || quote_literal(score_raw) || ' {SCORE_RULE}'")  # fmt: skip
+        checks.append(
+            f"WHEN length(email) > {MAX_LEN['email']} THEN 'email: longer than {MAX_LEN['email']} characters'"
+        )
         for field in [*TEXT_FIELDS, "source_ref"]:
             if field in columns:
                 checks.append(f"WHEN length({field}) > {MAX_LEN[field]} "

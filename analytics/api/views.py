@@ -23,7 +23,10 @@ class RangeInput(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         attrs.setdefault("end", date.today())
-        attrs.setdefault("start", attrs["end"] - timedelta(days=30))
+        if "start" not in attrs:  # not setdefault: that computes the default even when a start is given
+            if attrs["end"] < date.min + timedelta(days=30):
+                raise serializers.ValidationError({"end": "too early to count 30 days back from; give a start"})
+            attrs["start"] = attrs["end"] - timedelta(days=30)
         if attrs["start"] > attrs["end"]:
             raise serializers.ValidationError({"start": "must be on or before end"})
         if (attrs["end"] - attrs["start"]).days > 3660:

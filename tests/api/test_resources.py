@@ -208,6 +208,11 @@ def test_metrics_and_attribution_read(agent):
     assert agent.get("/api/v1/attribution/?start=2026-01-01&end=2026-01-31").json()["rows"] == []
     bad = agent.get(f"/api/v1/metrics/?campaign={campaign.pk}&start=2026-02-01&end=2026-01-01")
     assert bad.status_code == 400
+    # The first days of the calendar: a given start is used as is; no start is a 400 on end (was an OverflowError)
+    early = agent.get(f"/api/v1/metrics/?campaign={campaign.pk}&start=0001-01-01&end=0001-01-02")
+    assert early.status_code == 200
+    early = agent.get("/api/v1/attribution/?end=0001-01-05")
+    assert early.status_code == 400 and [e["field"] for e in early.json()["errors"]] == ["end"]
 
 
 def test_health_reads_like_the_health_page(agent):

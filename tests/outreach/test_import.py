@@ -207,3 +207,32 @@ def test_row_engine_refuses_a_nul_character_as_a_row_error(tmp_path, running_cam
         report = leads_import(stream=stream, campaign=running_campaign, actor="t")
     assert report.invalid == [(2, "name: contains a NUL character")]
     assert list(Lead.objects.values_list("email", flat=True)) == ["b@example.com"]
+
+
+def test_an_email_over_the_column_length_is_a_row_error_in_both_engines(tmp_path, running_campaign):
+    from outreach.importing import leads_import
+
+    path = tmp_path / "long.csv"
+    path.write_text("email\n" + "x" * 300 + "@example.com\nok@example.com\n")
+    for engine in ("python", "sql"):
+        Lead.objects.all().delete()
+        with path.open(newline="") as stream:
+            report = leads_import(stream=stream, campaign=running_campaign, actor="t", engine=engine)
+        assert report.invalid == [(2, "email: longer than 254 characters")], engine
+        assert report.created == 1
+
+
+def test_a_file_ending_inside_a_character_is_refused_before_anything_is_written(tmp_path, running_campaign):
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"email,phone\na@example.com,\nb@example.com,\nc\xc3")
+    with pytest.raises(CommandError, match="line 4 is not utf-8"):
+        _run(path, "--campaign", str(running_campaign.pk))
+    assert not Lead.objects.exists()
+
+
+def test_an_unwritable_report_path_is_refused_before_the_import(tmp_path, running_campaign):
+    path = tmp_path / "ok.csv"
+    path.write_text("email\na@example.com\n")
+    with pytest.raises(CommandError, match="--report"):
+        _run(path, "--campaign", str(running_campaign.pk), "--report", str(tmp_path / "missing" / "r.csv"))
+    assert not Lead.objects.exists()

@@ -39,6 +39,8 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"file: {file} does not exist or is not a file")
+        if report and not os.access(Path(report).resolve().parent, os.W_OK):  # known before, not after the import
+            raise CommandError(f"--report: cannot write into {Path(report).resolve().parent}")
         target = Campaign.objects.filter(pk=campaign).first()
         if target is None:
             raise CommandError(f"--campaign: no campaign with id {campaign}")
