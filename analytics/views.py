@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.views.decorators.http import require_http_methods
 
 from campaigns.events import event_record
+from campaigns.jsonsafe import storable
 
 from .links import bot_reason, lead_from_token
 from .models import TrackedLink
@@ -18,6 +19,8 @@ CLICK_BOT = "click_bot"
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, code: str) -> HttpResponse:
     """Record the click and redirect to the stored destination only (the request cannot choose it)."""
+    if "\x00" in code:  # no code has one, and PostgreSQL text cannot compare with it
+        raise Http404("unknown link")
     link = TrackedLink.objects.filter(code=code).only("id", "destination", "campaign_id", "channel", "target_id",
                                                       "post_id", "email_step", "utm").first()  # fmt: skip
     if link is None:
@@ -30,7 +33,8 @@ def click(request: HttpRequest, code: str) -> HttpResponse:
         except signing.BadSignature:
             return HttpResponseBadRequest("t: invalid lead token", content_type="text/plain")
     bot = bot_reason(request)
-    data = {"code": code, **link.utm, "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500]}
+    # The header is the client's: whatever jsonb cannot hold (NUL) is replaced, the click still counts.
+    data = {"code": code, **link.utm, "user_agent": storable(request.META.get("HTTP_USER_AGENT", "")[:500])}
     if link.post_id:
         data["post_id"] = link.post_id
     if link.email_step:

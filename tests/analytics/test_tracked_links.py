@@ -117,6 +117,14 @@ def test_an_unknown_code_is_404_and_records_nothing(client):
     assert not Event.objects.exists()
 
 
+def test_nul_in_the_code_is_a_404_and_in_the_user_agent_is_replaced(client):
+    """PostgreSQL text and jsonb refuse NUL: both were a 500."""
+    assert client.get("/c/a%00b", HTTP_USER_AGENT=BROWSER_UA).status_code == 404
+    link = link_create(destination="https://example.com/a", campaign=CampaignFactory(), channel="x")
+    assert client.get(f"/c/{link.code}", HTTP_USER_AGENT=BROWSER_UA + "\x00x").status_code == 302
+    assert Event.objects.get().data["user_agent"] == BROWSER_UA + "\ufffdx"
+
+
 def test_a_tampered_lead_token_is_a_400_naming_t(client):
     link = link_create(destination="https://example.com/a", campaign=CampaignFactory(), channel="email")
     token = lead_token(7)
