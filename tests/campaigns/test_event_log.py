@@ -128,7 +128,7 @@ def test_command_lists_creates_and_refuses_bad_input(capsys):
         call_command("event_partitions", "--create", "--from", "2018-1x")
     with pytest.raises(CommandError, match="--from/--through: only with --create"):
         call_command("event_partitions", "--through", "2018-12")
-    with pytest.raises(CommandError, match="--detach-older-than: must be at least 1"):
+    with pytest.raises(CommandError, match="--detach-older-than: must be between 1 and"):
         call_command("event_partitions", "--detach-older-than", "0")
 
 

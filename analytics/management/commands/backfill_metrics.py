@@ -7,13 +7,17 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.rollups import backfill
+from campaigns.cli import check_range
 
 
 def _date(option: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if parsed.year > 9998:  # the rollup reads up to the day after --to, which must exist
+        raise CommandError(f"{option}: {value!r} is after 9998-12-31")
+    return parsed
 
 
 class Command(BaseCommand):
@@ -28,7 +32,6 @@ class Command(BaseCommand):
         first, last = _date("--from", start), _date("--to", end)
         if last < first:
             raise CommandError("--to: must be on or after --from")
-        if chunk_days < 1:
-            raise CommandError("--chunk-days: must be at least 1")
+        check_range("--chunk-days", chunk_days, 1, 3660)
         written = backfill(start=first, end=last, chunk_days=chunk_days, progress=self.stdout.write)
         self.stdout.write(self.style.SUCCESS(f"done: {written} row(s) written for {first} … {last}"))

@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from campaigns.cli import check_range
 from campaigns.dispatcher import Dispatcher, run_loop
 
 
@@ -13,10 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", default="")
 
     def handle(self, *args, once: bool, batch_size: int | None, sleep: float, worker_id: str, **options) -> None:
-        if batch_size is not None and batch_size < 1:
-            raise CommandError("--batch-size: must be at least 1")
-        if sleep <= 0:
-            raise CommandError("--sleep: must be greater than 0")
+        check_range("--batch-size", batch_size, 1, 100_000)
+        check_range("--sleep", sleep, 0.001, 86_400)
         run_loop(
             Dispatcher(worker_id=worker_id, batch_size=batch_size), once=once, sleep=sleep, write=self.stdout.write
         )

@@ -2,6 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from campaigns.cli import check_range
 from campaigns.event_partitions import (
     NotPartitioned,
     event_partitions,
@@ -13,9 +14,12 @@ from campaigns.event_partitions import (
 def _month(value: str) -> date:
     try:
         year, month = value.split("-")
-        return date(int(year), int(month), 1)
+        parsed = date(int(year), int(month), 1)
     except ValueError:
         raise CommandError(f"not a month (YYYY-MM): {value!r}") from None
+    if not 1970 <= parsed.year <= 9998:  # partition names hold four digits, and the month after must exist
+        raise CommandError(f"{value!r}: the year must be between 1970 and 9998")
+    return parsed
 
 
 class Command(BaseCommand):
@@ -38,8 +42,7 @@ class Command(BaseCommand):
                **options) -> None:  # fmt: skip
         if (start or through) and not create:
             raise CommandError("--from/--through: only with --create")
-        if detach is not None and detach < 1:
-            raise CommandError("--detach-older-than: must be at least 1 month")
+        check_range("--detach-older-than", detach, 1, 12 * 100)
         try:
             if create:
                 made = event_partitions_ensure(start=_month(start) if start else None,

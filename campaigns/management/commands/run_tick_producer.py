@@ -1,8 +1,9 @@
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from campaigns.cli import check_range
 from campaigns.dispatcher import default_worker_id
 from campaigns.leases import LeaseLost, lease_acquire, lease_renew
 from campaigns.ticks import LEASE_NAME, produce_ticks
@@ -18,10 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-seconds", type=float, default=None, help="Stop after this long (tests, cron).")
 
     def handle(self, *args, interval_seconds, lease_seconds, holder, max_seconds, **options) -> None:
-        interval = interval_seconds or settings.TICK_INTERVAL_SECONDS
-        ttl = lease_seconds or settings.TICK_LEASE_SECONDS
-        if interval < 1 or ttl <= 0:
-            raise CommandError("--interval-seconds and --lease-seconds: must be positive")
+        # "is None", not "or": an explicit 0 is refused, not swapped for the default.
+        interval = settings.TICK_INTERVAL_SECONDS if interval_seconds is None else interval_seconds
+        ttl = settings.TICK_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        check_range("--interval-seconds", interval, 1, 86_400)
+        check_range("--lease-seconds", ttl, 0.1, 86_400)
+        check_range("--max-seconds", max_seconds, 0.001, 10**9)
         holder = holder or f"producer:{default_worker_id()}"
         deadline = time.monotonic() + max_seconds if max_seconds else None
         handle = None

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, inbox: str | None, **options) -> None:
         if inbox:
-            lookup = {"pk": int(inbox)} if inbox.isdigit() else {"name": inbox}
+            lookup = {"pk": int(inbox)} if inbox.isascii() and inbox.isdigit() else {"name": inbox}
             inboxes = list(ImapInbox.objects.filter(**lookup))
             if not inboxes:
                 names = ", ".join(ImapInbox.objects.values_list("name", flat=True)) or "none set up"

@@ -1,7 +1,8 @@
 """The dispatcher with outbound calls on threads (publishing.worker): for workers that mostly wait on the network."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from campaigns.cli import check_range
 from campaigns.dispatcher import run_loop
 from publishing.worker import ConcurrentDispatcher
 
@@ -19,17 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", default="")
 
     def handle(self, *args, once, threads, per_account, batch_size, lanes, sleep, worker_id, **options) -> None:
-        checked = (
-            ("--threads", threads),
-            ("--per-account", per_account),
-            ("--batch-size", batch_size),
-            ("--lanes", lanes),
-        )
-        for name, value in checked:
-            if value is not None and value < 1:
-                raise CommandError(f"{name}: must be at least 1")
-        if sleep <= 0:
-            raise CommandError("--sleep: must be greater than 0")
+        # Threads are real OS threads: thousands fail to start long before they would help.
+        check_range("--threads", threads, 1, 1_000)
+        check_range("--per-account", per_account, 1, 1_000)
+        check_range("--batch-size", batch_size, 1, 100_000)
+        check_range("--lanes", lanes, 1, 64)
+        check_range("--sleep", sleep, 0.001, 86_400)
         with ConcurrentDispatcher(threads=threads, per_account=per_account, worker_id=worker_id, lanes=lanes,
                                   batch_size=batch_size or 2 * threads) as dispatcher:  # fmt: skip
             run_loop(dispatcher, once=once, sleep=sleep, write=self.stdout.write)
