@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from campaigns.adminkit import is_id
 from campaigns.models import Campaign
 
 from . import charts, selectors
@@ -48,7 +49,12 @@ def filters_parse(params: dict[str, str]) -> Filters:
     """Read ``campaign``, ``from`` and ``to``; FilterError names the bad field."""
     today = timezone.now().date()
     end = _date(params, "to", today)
-    start = _date(params, "from", end - timedelta(days=29))
+    if params.get("from", "").strip():
+        start = _date(params, "from", end)
+    elif end < date.min + timedelta(days=29):
+        raise FilterError("to", "too early to count 30 days back from; give a 'from' date")
+    else:
+        start = end - timedelta(days=29)
     if start > end:
         raise FilterError("from", "must be on or before 'to'")
     if (end - start).days + 1 > MAX_DAYS:
@@ -56,7 +62,7 @@ def filters_parse(params: dict[str, str]) -> Filters:
     campaign = None
     raw = params.get("campaign", "").strip()
     if raw:
-        if not raw.isdigit():
+        if not is_id(raw):
             raise FilterError("campaign", f"{raw!r} is not a campaign id")
         campaign = Campaign.objects.filter(pk=int(raw)).first()
         if campaign is None:

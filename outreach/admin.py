@@ -379,6 +379,9 @@ class OutreachTaskAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = ["lead", "step", "text", "created_at"]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # a task belongs to a lead's sequence step: the producer makes it, a form cannot
+
 
 @admin.register(CaptureForm)
 class CaptureFormAdmin(admin.ModelAdmin):

@@ -209,6 +209,9 @@ def suppression_add(
     if reason not in R.values:
         raise ValidationError({"reason": f"one of {', '.join(R.values)}"})
     value = (value or "").strip().lower()
+    limit = Suppression._meta.get_field("value").max_length
+    if "\x00" in value or len(value) > limit:  # checked here: the database would refuse the row (a 500)
+        raise ValidationError({"value": f"contains a NUL character or is longer than {limit} characters"})
     if kind == K.EMAIL:
         value = normalise_email(value)
         if "@" not in value:

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.adminkit import apply_service, audit_table, reason_action
+from campaigns.adminkit import apply_service, audit_table, is_id, reason_action
 from campaigns.models import Campaign
 
 from . import services
@@ -67,9 +67,9 @@ class PostAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """Times are entered and shown in the post's campaign time zone, not the server's."""
         campaign = None
-        if object_id:
+        if is_id(object_id):
             campaign = Campaign.objects.filter(posts__pk=object_id).first()
-        elif request.method == "POST" and request.POST.get("campaign", "").isdigit():
+        elif not object_id and request.method == "POST" and is_id(request.POST.get("campaign")):
             campaign = Campaign.objects.filter(pk=request.POST["campaign"]).first()
         if campaign is None:
             return super().changeform_view(request, object_id, form_url, extra_context)

@@ -9,6 +9,7 @@ from campaigns.hashing import content_sha256
 
 from .adapters.base import Credentials
 from .crypto import EncryptedTextField
+from .validators import validate_json_object, validate_media_urls, validate_schedule_time
 
 PLATFORM_CHOICES = [(c.value, c.label) for c in Channel if c.value in SOCIAL_CHANNELS]
 
@@ -53,7 +54,10 @@ class SocialAccount(models.Model):
     token_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
     token_error = models.TextField(blank=True, editable=False)
     extra = models.JSONField(
-        default=dict, blank=True, help_text="Non-secret platform data the adapter needs (e.g. instance_url)."
+        default=dict,
+        blank=True,
+        help_text="Non-secret platform data the adapter needs (e.g. instance_url).",
+        validators=[validate_json_object],
     )
 
     class Meta:
@@ -117,9 +121,10 @@ class Post(models.Model):
     )
     title = models.CharField(max_length=200, help_text="Internal label; never published.")
     body = models.TextField()
-    media_urls = models.JSONField(default=list, blank=True)
+    media_urls = models.JSONField(default=list, blank=True, validators=[validate_media_urls])
     link_url = models.URLField(blank=True)
-    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: as soon as approved.")
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: as soon as approved.",
+                                        validators=[validate_schedule_time])  # fmt: skip
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     content_sha256 = models.CharField(max_length=64, editable=False)
     approved_sha256 = models.CharField(max_length=64, blank=True, editable=False)

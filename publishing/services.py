@@ -52,6 +52,9 @@ def _check_accounts(campaign: Campaign, accounts: Iterable[SocialAccount]) -> li
     return accounts
 
 
+_ALL_BUT_CONTENT = [f.name for f in Post._meta.fields if f.name not in ("body", "media_urls", "link_url")]
+
+
 def post_create(
     *, campaign: Campaign, author: Any, title: str, body: str, accounts: Iterable[SocialAccount],
     media_urls: list[str] | None = None, link_url: str = "", scheduled_at: datetime | None = None,
@@ -61,6 +64,7 @@ def post_create(
         campaign=campaign, author=author if getattr(author, "pk", None) else None, title=title, body=body,
         media_urls=media_urls or [], link_url=link_url, scheduled_at=scheduled_at,
     )  # fmt: skip
+    post.clean_fields(exclude=_ALL_BUT_CONTENT)  # the hash below reads these: check them first
     post.content_sha256 = post.compute_sha256()
     post.full_clean()
     accounts = _check_accounts(campaign, accounts)
@@ -79,6 +83,7 @@ def post_update(*, post: Post, actor: Any, **changes: Any) -> Post:
     old_sha, old_when = post.content_sha256, post.scheduled_at
     for key, value in changes.items():
         setattr(post, key, value)
+    post.clean_fields(exclude=_ALL_BUT_CONTENT)  # the hash below reads these: check them first
     post.content_sha256 = post.compute_sha256()
     post.full_clean()
     with transaction.atomic():

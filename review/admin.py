@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from campaigns.adminkit import audit_table, error_text
+from campaigns.adminkit import audit_table, error_text, is_id
 from campaigns.errors import TransitionError
 from campaigns.models import Campaign
 
@@ -36,6 +36,13 @@ DECISIONS = {
                         "needs": "Comment (required; what should change)"},
 }  # fmt: skip
 APPROVE_PERMISSIONS = ("publishing.approve_post", "campaigns.approve_campaign", "outreach.approve_template")
+
+
+def _offered(list_filter: admin.SimpleListFilter) -> str | None:
+    """The filter's value if it is one the filter offers, else None: a value typed into the URL (an
+    unknown kind, a NUL that PostgreSQL cannot compare) filters nothing instead of failing."""
+    value = list_filter.value()
+    return value if value in {str(key) for key, _ in list_filter.lookup_choices} else None
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -58,7 +65,9 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request, queryset):
-        value = self.value() or PENDING
+        value = PENDING if self.value() is None else _offered(self)
+        if value is None:
+            return queryset
         return queryset if value == "all" else queryset.filter(status=value)
 
 
@@ -70,7 +79,7 @@ class KindFilter(admin.SimpleListFilter):
         return [(k.name, k.label) for k in KINDS.values()]
 
     def queryset(self, request, queryset):
-        return queryset.filter(kind=self.value()) if self.value() else queryset
+        return queryset.filter(kind=value) if (value := _offered(self)) else queryset
 
 
 class CampaignFilter(admin.SimpleListFilter):
@@ -85,7 +94,7 @@ class CampaignFilter(admin.SimpleListFilter):
         )
 
     def queryset(self, request, queryset):
-        return queryset.filter(campaign_id=self.value()) if self.value() and self.value().isdigit() else queryset
+        return queryset.filter(campaign_id=self.value()) if is_id(self.value()) else queryset
 
 
 class AuthorFilter(admin.SimpleListFilter):
@@ -97,7 +106,7 @@ class AuthorFilter(admin.SimpleListFilter):
                     .values_list("pk", "username"))  # fmt: skip
 
     def queryset(self, request, queryset):
-        return queryset.filter(author_id=self.value()) if self.value() and self.value().isdigit() else queryset
+        return queryset.filter(author_id=self.value()) if is_id(self.value()) else queryset
 
 
 class PlatformFilter(admin.SimpleListFilter):
@@ -108,7 +117,7 @@ class PlatformFilter(admin.SimpleListFilter):
         return [(p, p) for p in ("x", "linkedin", "instagram", "facebook", "bluesky", "mastodon", "email")]
 
     def queryset(self, request, queryset):
-        return queryset.filter(platforms__contains=self.value()) if self.value() else queryset
+        return queryset.filter(platforms__contains=value) if (value := _offered(self)) else queryset
 
 
 class WaitingFilter(admin.SimpleListFilter):

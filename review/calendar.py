@@ -15,8 +15,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from campaigns.adminkit import error_text
+from campaigns.adminkit import error_text, is_id
 from campaigns.errors import TransitionError
 from campaigns.models import Campaign
 from publishing.models import PLATFORM_CHOICES, Post
@@ -33,16 +34,21 @@ POST_COLOURS = {"draft": "#bdbdbd", "pending_review": "#fdd835", "rejected": "#e
 
 def _anchor(request: HttpRequest) -> date:
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        anchor = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         return timezone.localdate()
+    # A month or week either side must exist (prev/next links, the grid): outside that, today.
+    return anchor if 2 <= anchor.year <= 9998 else timezone.localdate()
 
 
 def context(request: HttpRequest) -> dict:
     view = "week" if request.GET.get("view") == "week" else "month"
     anchor = _anchor(request)
-    campaign = Campaign.objects.filter(pk=request.GET.get("campaign") or 0).first()
+    raw = request.GET.get("campaign", "")
+    campaign = Campaign.objects.filter(pk=int(raw)).first() if is_id(raw) else None
     platform = request.GET.get("platform", "")
+    if platform not in dict(PLATFORM_CHOICES):
+        platform = ""  # an unknown platform (or a NUL, which PostgreSQL cannot compare) filters nothing
     tz = campaign.tz if campaign else zoneinfo.ZoneInfo("UTC")
     if view == "week":
         start = anchor - timedelta(days=anchor.weekday())
@@ -93,7 +99,9 @@ def context(request: HttpRequest) -> dict:
 
 def reschedule(model_admin, request: HttpRequest, post_id: int) -> HttpResponseRedirect:
     """POST when=YYYY-MM-DDTHH:MM, read in the post's campaign time zone."""
-    back = request.POST.get("next") or reverse("admin:review_calendar")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("admin:review_calendar")  # only back into this site: never an open redirect
     if request.method != "POST":
         return HttpResponseRedirect(back)
     post = Post.objects.select_related("campaign").filter(pk=post_id).first()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from campaigns.adminkit import is_id
 from outreach.imap_poll import ImapPollError, inbox_poll
 from outreach.models import ImapInbox
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, inbox: str | None, **options) -> None:
         if inbox:
-            lookup = {"pk": int(inbox)} if inbox.isascii() and inbox.isdigit() else {"name": inbox}
+            lookup = {"pk": int(inbox)} if is_id(inbox) else {"name": inbox}
             inboxes = list(ImapInbox.objects.filter(**lookup))
             if not inboxes:
                 names = ", ".join(ImapInbox.objects.values_list("name", flat=True)) or "none set up"
