@@ -8,6 +8,7 @@ with an audit row (campaigns.audit.transition). Tokens never go into audit rows 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +28,11 @@ from .adapters.base import (
     RetryAfterError,
 )
 from .adapters.registry import get_adapter
+from .crypto import DecryptionError
 from .models import SocialAccount
 from .ratebudget import budget_exhausted, budget_record
+
+logger = logging.getLogger(__name__)
 
 TS = SocialAccount.TokenStatus
 
@@ -164,8 +168,14 @@ def accounts_refresh_due(*, actor: Any = "system:token-refresher") -> dict[str, 
     cutoff = timezone.now() + timedelta(seconds=settings.TOKEN_REFRESH_AHEAD_SECONDS)
     due = SocialAccount.objects.filter(is_active=True, token_expires_at__lte=cutoff).exclude(token_status=TS.REVOKED)
     counts: dict[str, int] = {}
-    for pk in due.values_list("pk", flat=True):
-        status = account_refresh(account_id=pk, actor=actor, reason="refresh ahead of expiry").token_status
+    for pk, handle in due.values_list("pk", "handle"):
+        try:
+            status = account_refresh(account_id=pk, actor=actor, reason="refresh ahead of expiry").token_status
+        except DecryptionError:
+            # Its status is left alone: a key missing from this deployment would otherwise mark every
+            # account revoked at once. The others are still refreshed.
+            logger.error("account %s (%s): stored token cannot be decrypted with FIELD_ENCRYPTION_KEYS", pk, handle)
+            status = "undecryptable"
         counts[status] = counts.get(status, 0) + 1
     return counts
 

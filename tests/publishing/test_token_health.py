@@ -87,6 +87,24 @@ def test_refresh_ahead_leaves_accounts_far_from_expiry_alone(fake, account):
     assert not fake.log
 
 
+def test_an_account_whose_token_cannot_be_decrypted_is_skipped_and_the_others_still_refresh(fake, account, caplog):
+    """A key dropped from FIELD_ENCRYPTION_KEYS too early: that account is named in the log and left as it
+    is (not marked revoked: a missing key would revoke them all); the refresh goes on for the rest."""
+    from django.db import connection
+
+    soon = timezone.now() + timedelta(minutes=1)
+    broken = AccountFactory(platform="x", handle="broken", external_id="1", access_token="a", refresh_token="r",
+                            token_expires_at=soon)  # fmt: skip
+    SocialAccount.objects.filter(pk=account.pk).update(token_expires_at=soon)
+    with connection.cursor() as cur:
+        cur.execute("UPDATE publishing_socialaccount SET refresh_token = 'not-a-fernet-token' WHERE id = %s",
+                    [broken.pk])  # fmt: skip
+    fake.expect_request("/2/oauth2/token", method="POST").respond_with_json(TOKEN_OK)
+    assert accounts_refresh_due() == {"refreshed": 1, "undecryptable": 1}
+    assert f"account {broken.pk} (broken)" in caplog.text
+    assert SocialAccount.objects.filter(pk=broken.pk).values_list("token_status", flat=True).get() == "healthy"
+
+
 # --- the publish handler ------------------------------------------------------------------
 
 
