@@ -65,7 +65,7 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request, queryset):
-        value = PENDING if self.value() is None else _offered(self)
+        value = _offered(self) if self.value() else PENDING
         if value is None:
             return queryset
         return queryset if value == "all" else queryset.filter(status=value)
