@@ -79,6 +79,7 @@ def test_model_validation_error_is_400_not_500(agent):
         ('{"key": "k2", "action_type": "noop", "payload": {"x": "\\ud800"}}', "payload.x"),
         ('{"key": "k3", "action_type": "noop", "payload": {"\\udfff": 1}}', "payload"),
         ('{"key": "k4", "action_type": "noop", "payload": {"x": ["ok", -1e999]}}', "payload.x.1"),
+        ('{"key": "k6", "action_type": "noop", "payload": {"x": "a\\u0000b"}}', "payload.x"),
     ],
 )
 def test_a_body_postgresql_cannot_store_is_400_naming_where(agent, body, where):
