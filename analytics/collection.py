@@ -77,7 +77,7 @@ def _as_int(value: Any) -> int | None:
         return value
     if isinstance(value, float):
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # int() refuses "²"
         return int(value)
     return None
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from campaigns.adminkit import is_id
+from campaigns.inputs import is_id
 from campaigns.models import Campaign
 
 from . import charts, selectors

@@ -16,11 +16,6 @@ from .audit import audit_trail
 from .errors import TransitionError
 
 
-def is_id(text: str | None) -> bool:
-    """A query or form value that can be a primary key. Not ``isdigit()`` alone: that takes "²"."""
-    return bool(text) and text.isascii() and text.isdigit() and len(text) < 19
-
-
 def error_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())

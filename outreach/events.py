@@ -20,6 +20,7 @@ from django.utils import timezone
 from campaigns.actions import action_enqueue
 from campaigns.audit import audit_record
 from campaigns.events import event_record
+from campaigns.inputs import is_id
 from campaigns.jsonsafe import storable
 
 from .identity import normalise_email
@@ -142,7 +143,7 @@ def _attempt_for(event: EspEvent) -> SendAttempt | None:
                    ).select_related("lead").first()  # fmt: skip
     if attempt is None:
         attempt_id = (event.payload.get("metadata") or {}).get("attempt_id")
-        if str(attempt_id or "").isdigit():
+        if is_id(str(attempt_id or "")):  # the ESP echoes what we sent, but the payload is theirs
             attempt = SendAttempt.objects.select_related("lead").filter(pk=int(attempt_id)).first()
     return attempt
 

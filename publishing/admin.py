@@ -5,7 +5,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.adminkit import apply_service, audit_table, is_id, reason_action
+from campaigns.adminkit import apply_service, audit_table, reason_action
+from campaigns.inputs import is_id
 from campaigns.models import Campaign
 
 from . import services

@@ -18,8 +18,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from campaigns.adminkit import audit_table, error_text, is_id
+from campaigns.adminkit import audit_table, error_text
 from campaigns.errors import TransitionError
+from campaigns.inputs import is_id
 from campaigns.models import Campaign
 
 from . import calendar

@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from campaigns.adminkit import error_text, is_id
+from campaigns.adminkit import error_text
 from campaigns.errors import TransitionError
+from campaigns.inputs import is_id
 from campaigns.models import Campaign
 from publishing.models import PLATFORM_CHOICES, Post
 from publishing.services import post_update

@@ -116,3 +116,10 @@ def test_the_collection_job_is_scheduled_hourly():
     (entry,) = [s for s in SCHEDULES if s["name"] == "auto:metrics-fetch"]
     assert entry["func"] == "analytics.tasks.enqueue_metric_fetches"
     assert entry["schedule_type"] == "H"
+
+
+def test_a_platform_count_that_is_not_ascii_digits_is_no_number():
+    """A platform's payload is theirs: '²' passes isdigit() and failed int() in the collect action."""
+    from analytics.collection import _as_int
+
+    assert [_as_int(v) for v in ("42", " 7 ", "²", "٣", "", True, 3.9)] == [42, 7, None, None, None, None, 3]

@@ -203,3 +203,13 @@ def test_an_overflowing_timestamp_is_a_400_and_stores_nothing(client, sent):
 def test_the_url_of_an_esp_not_configured_here_is_a_404(client, db):
     assert client.post("/anymail/postal/tracking/", data="{}", content_type="application/json").status_code == 404
     assert not EspEvent.objects.exists()
+
+
+def test_an_attempt_id_in_esp_metadata_that_is_not_an_id_matches_nothing(client, sent):
+    """The ESP echoes our metadata, but the payload is theirs: '²' passes isdigit() and failed int()."""
+    response = _tracking(client, "opened", "tok-sup", message_id="unknown@elsewhere", recipient="nobody@example.com",
+                         **{"user-variables": {"attempt_id": "²"}})  # fmt: skip
+    assert response.status_code == 200
+    Dispatcher(worker_id="t").drain()
+    assert not Action.objects.filter(action_type="process_esp_event").exclude(status="succeeded").exists()
+    assert Event.objects.get(kind="email_opened").lead_id is None

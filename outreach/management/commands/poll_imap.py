@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.adminkit import is_id
+from campaigns.inputs import is_id
 from outreach.imap_poll import ImapPollError, inbox_poll
 from outreach.models import ImapInbox
 
