@@ -221,7 +221,9 @@ def publish_settle(
 def _recorded(answer: PublishResult | AdapterError, account: SocialAccount) -> PublishResult:
     """Whatever the platform said about the rate budget is stored, success or not; errors are raised."""
     if isinstance(answer, RetryAfterError) and answer.throttled:
-        answer.retry_after = budget_exhausted(account, retry_after=answer.retry_after, rate_limit=answer.rate_limit)
+        answer.retry_after = budget_exhausted(
+            account, retry_after=answer.retry_after, rate_limit=answer.rate_limit, app_wide=answer.app_wide
+        )
         raise answer
     budget_record(account, answer.rate_limit)
     if isinstance(answer, AdapterError):

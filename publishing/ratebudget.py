@@ -25,9 +25,9 @@ LOW_FRACTION = 0.2
 LOW_CALLS = 10
 
 
-def budget_scopes(account: SocialAccount) -> list[str]:
+def budget_scopes(account: SocialAccount, *, app_wide: bool = True) -> list[str]:
     scopes = [f"account:{account.pk}"]
-    if account.platform in APP_WIDE_PLATFORMS:
+    if app_wide and account.platform in APP_WIDE_PLATFORMS:
         scopes.append(f"app:{account.platform}")
     return scopes
 
@@ -68,8 +68,13 @@ def _low(rate_limit: RateLimit) -> bool:
     return rate_limit.remaining <= LOW_CALLS
 
 
-def budget_record(account: SocialAccount, rate_limit: RateLimit | None, *, force: bool = False) -> None:
+def budget_record(
+    account: SocialAccount, rate_limit: RateLimit | None, *, force: bool = False, app_wide: bool = True
+) -> None:
     """Store what the platform said (one upsert per scope) when the budget runs low.
+
+    Meta's usage headers speak for the app too, hence ``app_wide`` by default; ``app_wide=False``
+    stores the account's budget alone.
 
     A roomy budget is not written: the hot path saves a write per call, and a stored low budget
     stops mattering by itself at its reset time (budget_wait ignores budgets past reset_at).
@@ -85,7 +90,7 @@ def budget_record(account: SocialAccount, rate_limit: RateLimit | None, *, force
             reset_at=rate_limit.reset_at,
             updated_at=now,
         )
-        for scope in budget_scopes(account)
+        for scope in budget_scopes(account, app_wide=app_wide)
     ]
     RateBudget.objects.bulk_create(
         rows,
@@ -95,10 +100,13 @@ def budget_record(account: SocialAccount, rate_limit: RateLimit | None, *, force
     )
 
 
-def budget_exhausted(account: SocialAccount, *, retry_after: float | None, rate_limit: RateLimit | None) -> float:
-    """A 429: the account's budget is spent until the platform's reset. Returns the seconds to wait."""
+def budget_exhausted(
+    account: SocialAccount, *, retry_after: float | None, rate_limit: RateLimit | None, app_wide: bool = False
+) -> float:
+    """A 429: the account's budget (``app_wide``: also the app's) is spent until the platform's reset.
+    Returns the seconds to wait."""
     wait = retry_after if retry_after is not None else DEFAULT_HOLD_SECONDS
     reset_at = timezone.now() + timedelta(seconds=wait)
     spent = RateLimit(remaining=0, reset_at=reset_at, limit=rate_limit.limit if rate_limit else None)
-    budget_record(account, spent, force=True)
+    budget_record(account, spent, force=True, app_wide=app_wide)
     return wait

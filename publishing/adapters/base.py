@@ -123,12 +123,17 @@ class RetryAfterError(AdapterError):
     ``throttled``: the platform refused for a rate limit (an HTTP 429, or a platform's own throttle
     code such as Graph's #4 on a 400), so the account's budget is spent until the reset and waiting
     costs no attempt; otherwise (5xx, transient) the attempt counts and the backoff applies.
+    ``app_wide``: the limit is the whole app's (Graph's #4), not this account's, so every account
+    of the app waits for the reset; any other throttle holds only the account that met it.
     """
 
-    def __init__(self, message: str, *, retry_after: float, throttled: bool | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float, throttled: bool | None = None, app_wide: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
         self.throttled = self.status == 429 if throttled is None else throttled
+        self.app_wide = app_wide
 
 
 class OutcomeUnknownError(AdapterError):

@@ -31,6 +31,9 @@ from .ratelimits import DEFAULT_BACKOFF_SECONDS, now, retry_after_seconds
 
 AUTH_CODES = frozenset({102, 190})
 THROTTLE_CODES = frozenset({4, 9, 17, 32, 613})  # 9: Instagram's 50 posts per 24 h (community-reported)
+# "Application request limit reached": the app's budget, shared by all its pages and accounts. The
+# other throttles are one object's: 17 the user's, 32 the page's, 80000-80099 a business use case's.
+APP_THROTTLE_CODE = 4
 TRANSIENT_CODES = frozenset({1, 2})
 DUPLICATE_CODE = 506
 PERMANENT_CODES = frozenset({100, 368, 1609005})  # bad parameter, policy block, link could not be scraped
@@ -137,7 +140,7 @@ class GraphAdapter(LiveAdapter):
         if is_throttle(code):
             minutes = regain_minutes(response.headers)
             wait = minutes * 60 if minutes else retry_after_seconds(response.headers) or THROTTLE_BACKOFF_SECONDS
-            return RetryAfterError(text, retry_after=wait, throttled=True, **common)
+            return RetryAfterError(text, retry_after=wait, throttled=True, app_wide=code == APP_THROTTLE_CODE, **common)
         if code in TRANSIENT_CODES or error.get("is_transient"):
             wait = retry_after_seconds(response.headers) or DEFAULT_BACKOFF_SECONDS
             return RetryAfterError(text, retry_after=wait, **common)

@@ -11,7 +11,9 @@ from pytest_httpserver import HTTPServer
 from campaigns.dispatcher import Dispatcher
 from campaigns.models import Action
 from publishing import services
-from publishing.adapters.base import RateLimit
+from publishing.accounts import publish_settle
+from publishing.adapters.base import PublishRequest, RateLimit, RetryAfterError
+from publishing.adapters.facebook import FacebookAdapter
 from publishing.models import RateBudget
 from publishing.ratebudget import budget_record, budget_wait
 from tests.factories import AccountFactory
@@ -103,3 +105,31 @@ def test_meta_usage_is_an_app_wide_budget(db):
 def test_a_roomy_budget_is_not_written_on_the_hot_path(account):
     budget_record(account, RateLimit(remaining=90, reset_at=timezone.now() + timedelta(minutes=5), limit=100))
     assert not RateBudget.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "holds_the_other_page"),
+    [(32, "(#32) Page request limit reached", False), (4, "(#4) Application request limit reached", True)],
+)
+def test_a_pages_throttle_holds_that_page_and_the_apps_holds_them_all(
+    db, httpserver: HTTPServer, settings, code, message, holds_the_other_page
+):
+    settings.GRAPH_API_BASE_URL = httpserver.url_for("").rstrip("/")
+    page_a = AccountFactory(platform="facebook", external_id="111", access_token="a")
+    page_b = AccountFactory(platform="facebook", external_id="222", access_token="b")
+    httpserver.expect_request(f"/{settings.GRAPH_API_VERSION}/111/feed", method="POST").respond_with_json(
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "A1"}},
+        status=400, headers={"Retry-After": "120"},
+    )  # fmt: skip
+    adapter = FacebookAdapter()
+    request = PublishRequest(platform="facebook", text="hi", credentials=page_a.credentials(), idempotency_key="k")
+    with pytest.raises(RetryAfterError) as caught:
+        adapter.publish(request)
+    answer = caught.value
+    assert answer.throttled
+
+    with pytest.raises(RetryAfterError):
+        publish_settle(adapter, request, account=page_a, actor="test", first=answer)
+
+    assert budget_wait(page_a)[0] == pytest.approx(120, abs=2)
+    assert (budget_wait(page_b) is not None) is holds_the_other_page
