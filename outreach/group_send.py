@@ -27,7 +27,6 @@ from typing import Any
 
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from campaigns.audit import transition, transition_many
@@ -211,11 +210,12 @@ def _record_sent(items: list[_Item], outcomes: dict[int, Outcome]) -> None:
     sent_at = timezone.now()
     actors = {i.attempt.pk: h.actor_of(i.action) for i in items}
     with transaction.atomic():
-        esp_ids = [When(pk=i.attempt.pk, then=Value(i.esp_id[:255])) for i in items if i.esp_id]
-        updates: dict[str, Any] = {"finished_at": sent_at}
-        if esp_ids:
-            updates["esp_message_id"] = Case(*esp_ids, default=Value(""), output_field=CharField())
-        transition_many(SendAttempt, list(actors), A.SENT, old=A.SENDING, actor=None, actors=actors, updates=updates)
+        # The ESP's ids, where it gave some (SMTP gives none: the column keeps its blank).
+        esp_ids = (
+            {i.attempt.pk: {"esp_message_id": i.esp_id[:255]} for i in items} if any(i.esp_id for i in items) else None
+        )
+        transition_many(SendAttempt, list(actors), A.SENT, old=A.SENDING, actor=None, actors=actors,
+                        updates={"finished_at": sent_at}, per_row=esp_ids)  # fmt: skip
         new_leads = {i.enrollment.lead_id: i for i in items if i.enrollment.lead.status == Lead.Status.NEW}
         transition_many(Lead, list(new_leads), Lead.Status.CONTACTED, old=Lead.Status.NEW, actor=None,
                         actors={pk: h.actor_of(i.action) for pk, i in new_leads.items()},

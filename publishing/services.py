@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, CharField, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from campaigns.actions import action_enqueue, action_enqueue_many, action_reschedule
@@ -319,26 +319,21 @@ class Published:
 
 
 def targets_published(published: list[Published]) -> set[int]:
-    """``target_published`` for many ``publishing`` targets: one UPDATE (a CASE per field that differs
-    per row), one INSERT of audit rows, one of events. Returns the pks recorded."""
+    """``target_published`` for many ``publishing`` targets: one UPDATE, one INSERT of audit rows,
+    one of events. Returns the pks recorded."""
     if not published:
         return set()
     now = timezone.now()
-
-    def per_row(field: str) -> Any:
-        values = {p.target.pk: v for p in published if (v := getattr(p, field))}
-        return Case(*[When(pk=pk, then=Value(v)) for pk, v in values.items()], default=Value(""),
-                    output_field=CharField())  # fmt: skip
 
     with transaction.atomic():
         moved = set(transition_many(
             PublishTarget, [p.target.pk for p in published], T.PUBLISHED, old=T.PUBLISHING, actor=None,
             actors={p.target.pk: p.actor for p in published},
-            updates={"platform_post_id": per_row("platform_post_id"), "platform_url": per_row("url"),
-                     "published_sha256": Case(*[When(pk=p.target.pk, then=Value(p.target.post.approved_sha256))
-                                                for p in published], output_field=CharField()),
-                     "artifact_path": per_row("artifact_path"), "artifact_sha256": per_row("artifact_sha256"),
-                     "published_at": now, "last_error": ""},
+            updates={"published_at": now, "last_error": ""},
+            per_row={p.target.pk: {"platform_post_id": p.platform_post_id, "platform_url": p.url,
+                                   "published_sha256": p.target.post.approved_sha256,
+                                   "artifact_path": p.artifact_path, "artifact_sha256": p.artifact_sha256}
+                     for p in published},
         ))  # fmt: skip
         events_record_many([
             _published_event(p.target, platform_post_id=p.platform_post_id, proof=p.proof, at=now)
