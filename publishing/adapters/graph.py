@@ -27,7 +27,7 @@ from .base import (
 )
 from .http import HttpResponse
 from .live import LiveAdapter
-from .ratelimits import DEFAULT_BACKOFF_SECONDS, now, retry_after_seconds
+from .ratelimits import DEFAULT_BACKOFF_SECONDS, now, retry_after_or
 
 AUTH_CODES = frozenset({102, 190})
 THROTTLE_CODES = frozenset({4, 9, 17, 32, 613})  # 9: Instagram's 50 posts per 24 h (community-reported)
@@ -139,10 +139,10 @@ class GraphAdapter(LiveAdapter):
             return AuthError(text, **common)
         if is_throttle(code):
             minutes = regain_minutes(response.headers)
-            wait = minutes * 60 if minutes else retry_after_seconds(response.headers) or THROTTLE_BACKOFF_SECONDS
+            wait = minutes * 60 if minutes else retry_after_or(response.headers, THROTTLE_BACKOFF_SECONDS)
             return RetryAfterError(text, retry_after=wait, throttled=True, app_wide=code == APP_THROTTLE_CODE, **common)
         if code in TRANSIENT_CODES or error.get("is_transient"):
-            wait = retry_after_seconds(response.headers) or DEFAULT_BACKOFF_SECONDS
+            wait = retry_after_or(response.headers, DEFAULT_BACKOFF_SECONDS)
             return RetryAfterError(text, retry_after=wait, **common)
         if code == DUPLICATE_CODE:
             return DuplicateError(f"{text} (duplicate post: the same message was posted recently)", **common)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .base import PermanentError, RetryAfterError
 from .http import HttpClient
-from .ratelimits import DEFAULT_BACKOFF_SECONDS, retry_after_seconds
+from .ratelimits import DEFAULT_BACKOFF_SECONDS, retry_after_or
 from .validation import over_limit
 
 JPEG, PNG, GIF, WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
@@ -88,7 +88,7 @@ def fetch_image(client: HttpClient, url: str, rule: ImageRule, index: int = 0) -
     host = urlsplit(url).netloc
     download = client.download(url, max_bytes=rule.max_bytes)
     if download.status == 429 or download.status >= 500:
-        wait = retry_after_seconds(download.headers) or DEFAULT_BACKOFF_SECONDS
+        wait = retry_after_or(download.headers, DEFAULT_BACKOFF_SECONDS)
         raise RetryAfterError(
             f"{client.platform}: {where}: GET {host} answered HTTP {download.status}; try again later",
             retry_after=wait,

@@ -59,6 +59,13 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
+def retry_after_or(headers: Mapping[str, str], default: float) -> float:
+    """``Retry-After``, or ``default`` when the answer gives none. ``Retry-After: 0`` is an answer
+    (try again now), not a missing one: ``or default`` would turn it into a long wait."""
+    stated = retry_after_seconds(headers)
+    return default if stated is None else stated
+
+
 def header_rate_limit(headers: Mapping[str, str], *, prefix: str, iso_reset: bool = False) -> RateLimit | None:
     """``<prefix>-Limit``, ``-Remaining`` and ``-Reset``; the reset is Unix seconds unless ``iso_reset``."""
     remaining = parse_int(headers.get(f"{prefix}-Remaining"))

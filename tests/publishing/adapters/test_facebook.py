@@ -81,6 +81,18 @@ def test_throttled_page_waits_the_estimated_time(httpserver: HTTPServer, base_ur
     assert caught.value.retry_after == 420
 
 
+@pytest.mark.parametrize(("retry_after", "wait"), [("0", 0), ("30", 30), (None, 300)])
+def test_a_throttle_waits_what_retry_after_says_even_zero(httpserver: HTTPServer, base_url, retry_after, wait):
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    httpserver.expect_request(FEED).respond_with_json(
+        _error(32, "Page request limit reached"), status=400, headers=headers
+    )
+
+    with pytest.raises(RetryAfterError) as caught:
+        FacebookAdapter().publish(_request())
+    assert caught.value.retry_after == wait  # 0 is "try again now", not "no answer" (which waits 5 minutes)
+
+
 def test_expired_page_token_is_an_auth_error(httpserver: HTTPServer, base_url):
     httpserver.expect_request(FEED).respond_with_json(
         _error(190, "Error validating access token: Session has expired", error_subcode=463), status=400
