@@ -2,11 +2,12 @@
 
 Each answers its publish call after LATENCY seconds with the platform's real success shape, or,
 for RATE_429 of the calls, a 429 in that platform's own rate-limit dialect with a reset RESET_S
-ahead. Every accepted post is counted by its text, so duplicates are visible.
+ahead (Facebook: a page's throttle, code 32, on an HTTP 400). Every accepted post is counted by its text, so duplicates are visible.
 
 Usage: python bench/_fake_platforms.py <latency> <rate_429> <reset_s>
 Prints one line "ports x linkedin facebook bluesky mastodon" then serves; on stdin EOF prints
-the JSON counts {"posts": {text: n}, "calls": n, "429": n, "peak": n, "cpu": seconds} and exits.
+the JSON counts {"posts": {text: n}, "calls": n, "429": n, "peak": n, "cpu": seconds,
+"accepted_at": [unix time of each accepted post]} and exits.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ lock = threading.Lock()
 posts: dict[str, int] = {}
 stats = {"calls": 0, "429": 0, "in_flight": 0, "peak": 0}
 seq = iter(range(10**12))
+accepted_at: list[float] = []  # when each post was accepted (time.time()), to see the run's tail
 
 
 def limited(platform: str) -> tuple[int, dict[str, str], dict]:
@@ -40,8 +42,8 @@ def limited(platform: str) -> tuple[int, dict[str, str], dict]:
             "error": "Too many requests"}  # fmt: skip
     if platform == "linkedin":
         return 429, {"Retry-After": str(int(RESET_S))}, {"status": 429, "message": "Resource level throttle limit"}
-    return 400, {"Retry-After": str(int(RESET_S))}, {  # Graph: throttling is code 4 whatever the HTTP status
-        "error": {"message": "(#4) Application request limit reached", "type": "OAuthException", "code": 4,
+    return 400, {"Retry-After": str(int(RESET_S))}, {  # Graph: a page's throttle is code 32, whatever the HTTP status
+        "error": {"message": "(#32) Page request limit reached", "type": "OAuthException", "code": 32,
                   "is_transient": True, "fbtrace_id": "A1"}}  # fmt: skip
 
 
@@ -98,6 +100,8 @@ def handler_for(platform: str) -> type[BaseHTTPRequestHandler]:
                 status, headers, payload = ok(platform, n)
             with lock:
                 stats["in_flight"] -= 1
+                if status < 300:
+                    accepted_at.append(time.time())
             self.reply(status, headers, payload)
 
         def reply(self, status: int, headers: dict[str, str], payload: dict | None) -> None:
@@ -125,7 +129,7 @@ def main() -> None:
     sys.stdin.read()  # until the parent closes our stdin
     with lock:
         print(json.dumps({"posts": posts, "calls": stats["calls"], "429": stats["429"], "peak": stats["peak"],
-                          "cpu": time.process_time()}),
+                          "cpu": time.process_time(), "accepted_at": accepted_at}),
               flush=True)  # fmt: skip
 
 

@@ -38,6 +38,12 @@ def ratio_line(name: str, ours: float, limit: float, unit: str, target: str) -> 
     )
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat), to account for a run."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def median_seconds(fn, runs: int = 20) -> float:
     """Median wall time of ``runs`` calls of ``fn``: one slow outlier does not move it."""
     samples = []
