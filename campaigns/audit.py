@@ -147,15 +147,15 @@ def _compare_and_set_many(
     Elsewhere (SQLite, or expressions in ``updates``): SELECT … FOR UPDATE, then the ORM's UPDATE.
     """
     connection = connections[router.db_for_write(model)]
+    names = sorted({name for values in per_row.values() for name in values})
     plain = not any(hasattr(v, "resolve_expression") for v in updates.values())
     if connection.vendor == "postgresql" and plain:
-        return _compare_and_set_sql(connection, model, pks, to, old=old, updates=updates, per_row=per_row)
+        return _compare_and_set_sql(connection, model, pks, to, old=old, updates=updates, per_row=per_row, names=names)
     moved = list(model._base_manager.select_for_update().filter(pk__in=pks, status=old).values_list("pk", flat=True))
     if moved:
-        fields = {name for values in per_row.values() for name in values}
         by_field = {
             name: Case(*[When(pk=pk, then=Value(per_row[pk][name])) for pk in moved], output_field=model._meta.get_field(name))
-            for name in fields
+            for name in names
         }  # fmt: skip
         model._base_manager.filter(pk__in=moved).update(status=to, **updates, **by_field)
     return moved
@@ -163,7 +163,7 @@ def _compare_and_set_many(
 
 def _compare_and_set_sql(
     connection: Any, model: type[models.Model], pks: list[Any], to: str, *, old: str, updates: dict[str, Any],
-    per_row: dict[Any, dict[str, Any]],
+    per_row: dict[Any, dict[str, Any]], names: list[str],
 ) -> list[Any]:  # fmt: skip
     meta, quote = model._meta, connection.ops.quote_name
     status = meta.get_field("status")
@@ -173,7 +173,6 @@ def _compare_and_set_sql(
         sets.append(f"{quote(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
     pk_field = meta.pk
-    names = sorted({name for values in per_row.values() for name in values})
     table = quote(meta.db_table)
     if names:
         fields = [meta.get_field(name) for name in names]
