@@ -21,7 +21,7 @@ from .attribution import attribution_compute_all
 from .collection import snapshots_store
 from .feedback import rules_evaluate
 from .models import WeeklySummary
-from .rollups import rollup_incremental, rollup_range
+from .rollups import rollup_incremental, rollup_range, unsupported_reason
 from .summary import summary_text
 
 FETCH_METRICS_PAYLOAD = {
@@ -111,6 +111,8 @@ def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
 def rollup_metrics(action: Action) -> Outcome:
     """Roll up the days that changed (or ``start`` … ``end``), recompute attribution for those days,
     then evaluate the feedback rules."""
+    if reason := unsupported_reason():
+        return Outcome.skipped(reason)
     if "start" in action.payload:
         try:
             start, end = date.fromisoformat(action.payload["start"]), date.fromisoformat(action.payload["end"])

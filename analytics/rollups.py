@@ -167,6 +167,18 @@ class RollupResult:
     changed_days: tuple[date, ...] = ()  # distinct days redone
 
 
+def unsupported_reason() -> str | None:
+    """Why the rollup (and attribution) cannot run on this database, or None on PostgreSQL.
+
+    Both are PostgreSQL SQL (GROUPING SETS, ``AT TIME ZONE``, advisory locks). The SQLite demo gets
+    this one sentence where it would otherwise get a traceback every quarter of an hour.
+    """
+    if connection.vendor == "postgresql":
+        return None
+    return (f"the daily rollup and attribution run on PostgreSQL only; this database is {connection.vendor}, "
+            "so the dashboard shows no rolled-up metrics (set DATABASE_URL to a PostgreSQL database)")  # fmt: skip
+
+
 def _run(sql: str, params: dict) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

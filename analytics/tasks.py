@@ -17,6 +17,10 @@ def enqueue_rollup() -> str:
 
     from campaigns.actions import action_enqueue
 
+    from .rollups import unsupported_reason
+
+    if reason := unsupported_reason():
+        return f"not enqueued: {reason}"
     now = timezone.now()
     slot = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     action_enqueue(key=f"rollup_metrics:{slot:%Y%m%dT%H%M}", action_type="rollup_metrics", payload={})

@@ -45,18 +45,24 @@ def test_demo_command_serves_the_admin_login_on_sqlite(tmp_path):
         assert (tmp_path / "demo.sqlite3").exists()  # the embedded default, not the test PostgreSQL
         assert "Reviewer login: reviewer / " in output
         # The django-q2 cluster (ORM broker) runs the dispatcher on SQLite: an enqueued action gets done.
+        # The rollup is PostgreSQL SQL: on SQLite its action ends skipped with the reason, not a traceback.
         enqueue = (
-            "from campaigns.actions import action_enqueue; from campaigns.models import Action; import time\n"
+            "from campaigns.actions import action_enqueue; import time\n"
             "a, _ = action_enqueue(key='smoke:1', action_type='noop')\n"
+            "r, _ = action_enqueue(key='smoke:rollup', action_type='rollup_metrics', payload={})\n"
             "for _ in range(120):\n"
-            "    a.refresh_from_db()\n"
-            "    if a.status == 'succeeded': break\n"
+            "    a.refresh_from_db(); r.refresh_from_db()\n"
+            "    if a.status == r.status == 'succeeded': break\n"
             "    time.sleep(0.5)\n"
-            "print(a.status, a.logs.count())"
+            "print(a.status, a.logs.count(), r.status)\n"
+            "print(r.logs.order_by('pk').last().message)"
         )
         shell = subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "shell", "--no-imports", "-c", enqueue],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)  # fmt: skip
-        assert shell.stdout.split() == ["succeeded", "1"], shell.stderr[-2000:]
+        status_line, _, reason = shell.stdout.partition("\n")
+        assert status_line.split() == ["succeeded", "1", "succeeded"], shell.stderr[-2000:]
+        assert "PostgreSQL only" in reason, reason
+        assert "pg_advisory_xact_lock" not in (tmp_path / "demo.log").read_text()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.rollups import backfill
+from analytics.rollups import backfill, unsupported_reason
 from campaigns.cli import check_range
 
 
@@ -33,5 +33,7 @@ class Command(BaseCommand):
         if last < first:
             raise CommandError("--to: must be on or after --from")
         check_range("--chunk-days", chunk_days, 1, 3660)
+        if reason := unsupported_reason():
+            raise CommandError(reason)
         written = backfill(start=first, end=last, chunk_days=chunk_days, progress=self.stdout.write)
         self.stdout.write(self.style.SUCCESS(f"done: {written} row(s) written for {first} … {last}"))
