@@ -73,8 +73,13 @@ TEMPLATES = [
 
 DATABASES = {"default": env_db("DATABASE_URL", f"sqlite:///{VAR_DIR / 'demo.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo runs the web server and the django-q2 cluster on one file: wait for the lock.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The demo runs the web server and the django-q2 cluster on one file. A busy timeout alone is not
+    # enough: a transaction that read first and then writes gets "database is locked" at once (SQLite
+    # will not wait there, to avoid a deadlock). BEGIN IMMEDIATE takes the write lock up front, so it
+    # waits its turn instead; WAL lets the admin read while the cluster writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
