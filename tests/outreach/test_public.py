@@ -27,6 +27,22 @@ def test_unsubscribe_get_shows_one_button_and_changes_nothing(client, lead, runn
     assert Lead.objects.get(pk=lead.pk).status == "new"
 
 
+def test_unsubscribe_url_is_what_reverse_gives_for_its_token(lead, running_campaign):
+    from django.urls import reverse, set_script_prefix
+
+    from outreach.sequences import public_base_url
+
+    token = unsubscribe_token(lead_id=lead.pk, campaign_id=running_campaign.pk)
+    for prefix in ("/", "/mounted/", "/"):  # behind a path prefix the cached path follows it
+        set_script_prefix(prefix)
+        try:
+            expected = public_base_url() + reverse("outreach:unsubscribe", args=[token])
+            assert unsubscribe_url(lead=lead, campaign_id=running_campaign.pk) == expected
+            assert ("/mounted/u/" in expected) == (prefix == "/mounted/")
+        finally:
+            set_script_prefix("/")
+
+
 def test_one_click_post_unsubscribes_without_login_or_csrf_and_is_idempotent(lead, running_campaign):
     from django.test import Client
 
