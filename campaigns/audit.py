@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Value, When
+from django.utils import timezone
 
+from .bound_sql import bound_cursor
 from .errors import ConcurrentTransition, InvalidTransition
 from .models import AuditEntry
 
@@ -49,11 +52,37 @@ def audit_record_many(*, model: type[models.Model], entries: list[dict[str, Any]
     """Many audit rows of one model in one INSERT. Each entry: pk, actor, action, and optionally
     old, new, note, data (as ``audit_record``)."""
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    connection = connections[router.db_for_write(AuditEntry)]
+    if connection.vendor == "postgresql":
+        _audit_insert_sql(connection, content_type.pk, entries)
+        return
     AuditEntry.objects.bulk_create(
         AuditEntry(content_type=content_type, object_id=str(e["pk"]), action=e["action"], old=e.get("old", ""),
                    new=e.get("new", ""), note=e.get("note", ""), data=e.get("data") or {}, **actor_fields(e["actor"]))
         for e in entries
     )  # fmt: skip
+
+
+_AUDIT_INSERT = """
+    INSERT INTO campaigns_auditentry
+        (content_type_id, created_at, object_id, actor_id, actor_label, action, old, new, note, data)
+    SELECT %s, %s, o, a, l, act, od, nw, nt, d::jsonb
+    FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+        AS u(o, a, l, act, od, nw, nt, d)
+"""
+
+
+def _audit_insert_sql(connection: Any, content_type_id: int, entries: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows as arrays, bound apart from the SQL (see bound_sql); same values as the ORM path."""
+    columns: list[list[Any]] = [[] for _ in range(8)]
+    for e in entries:
+        who = actor_fields(e["actor"])
+        row = (str(e["pk"]), who["actor"].pk if who["actor"] is not None else None, who["actor_label"], e["action"],
+               e.get("old", ""), e.get("new", ""), e.get("note", ""), json.dumps(e.get("data") or {}))  # fmt: skip
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    with bound_cursor(connection) as cursor:
+        cursor.execute(_AUDIT_INSERT, [content_type_id, timezone.now(), *columns])
 
 
 def audit_trail(obj: models.Model):
@@ -183,11 +212,11 @@ def _compare_and_set_sql(
         where = f"{table}.{quote(pk_field.column)} = v.{quote(pk_field.column)}"
         params += [list(pks)] + [[f.get_db_prep_save(per_row[pk][f.name], connection) for pk in pks] for f in fields]
     else:
-        source, where = "", f"{table}.{quote(pk_field.column)} = ANY(%s)"
+        source, where = "", f"{table}.{quote(pk_field.column)} = ANY(%s::{pk_field.db_type(connection)}[])"
         params.append(list(pks))
     # Names come from the model's meta, values are parameters.
     sql = f"UPDATE {table} SET {', '.join(sets)}{source} WHERE {where} AND {table}.{quote(status.column)} = %s"  # noqa: S608
     sql += f" RETURNING {table}.{quote(pk_field.column)}"
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:
         cur.execute(sql, [*params, old])
         return [row[0] for row in cur.fetchall()]

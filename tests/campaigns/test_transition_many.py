@@ -49,3 +49,23 @@ def test_nothing_in_the_old_status_writes_nothing_and_a_forbidden_move_is_refuse
     assert not audit_trail(target).exists()
     with pytest.raises(InvalidTransition):
         transition_many(PublishTarget, [target.pk], T.PUBLISHING, old=T.PUBLISHED, actor=None)
+
+
+def test_audit_rows_in_bulk_keep_user_label_note_and_data_as_one_row_would(db, django_user_model):
+    from campaigns.audit import audit_record, audit_record_many
+
+    user = django_user_model.objects.create_user("rita", password="x")
+    bulk, single = TargetFactory.create_batch(2)
+    entry = {"actor": user, "action": "status:published", "old": "publishing", "new": "published",
+             "note": "step 1 sent", "data": {"id": "ü-1", "n": [1, None]}}  # fmt: skip
+    audit_record_many(model=PublishTarget, entries=[{"pk": bulk.pk, **entry}, {"pk": single.pk, "actor": None,
+                                                                               "action": "x"}])  # fmt: skip
+    audit_record(obj=single, **entry)
+
+    fields = ("content_type_id", "actor_id", "actor_label", "action", "old", "new", "note", "data")
+    written = audit_trail(bulk).get()
+    expected = audit_trail(single).filter(actor=user).get()
+    assert [getattr(written, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert written.object_id == str(bulk.pk) and written.created_at is not None
+    bare = audit_trail(single).get(action="x")
+    assert (bare.actor_id, bare.actor_label, bare.old, bare.note, bare.data) == (None, "system", "", "", {})
