@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from django.utils import timezone
 
 from campaigns import events as events_module
 from campaigns.event_partitions import (
@@ -50,6 +52,21 @@ def test_many_at_once_skips_stored_and_repeated_keys():
         event = Event.objects.get(dedupe_key=f"email_sent:{n}")
         assert EventDedupe.objects.get(pk=f"email_sent:{n}").event_id == event.pk
     assert Event.objects.get(dedupe_key="email_sent:1").pk == first.pk
+
+
+@pytest.mark.parametrize("values", [(Decimal("12.50"), None), (None, None)], ids=["a value and none", "no values"])
+def test_many_at_once_stores_every_column_as_one_event_would(values):
+    when = timezone.now() - timedelta(days=3)
+    common = {"kind": "conversion", "channel": "email", "lead_id": 5, "target_id": 9, "source": "t", "occurred_at": when,
+              "data": {"step": 1, "note": "ü"}}  # fmt: skip
+    rows = [{**common, "dedupe_key": f"many:{n}", "value": v} for n, v in enumerate(values)]
+    assert events_record_many(rows) == 2
+    single, _ = event_record(**{**common, "value": values[0]}, dedupe_key="one")
+    fields = ("kind", "campaign_id", "channel", "lead_id", "target_id", "source", "value", "occurred_at", "data")
+    stored = Event.objects.get(dedupe_key="many:0")
+    assert [getattr(stored, f) for f in fields] == [getattr(Event.objects.get(pk=single.pk), f) for f in fields]
+    assert Event.objects.get(dedupe_key="many:1").value is None
+    assert EventDedupe.objects.get(pk="many:0").occurred_at == when
 
 
 def test_many_at_once_falls_back_to_one_by_one_when_a_key_lands_meanwhile(monkeypatch):
