@@ -51,6 +51,8 @@ def audit_record(
 def audit_record_many(*, model: type[models.Model], entries: list[dict[str, Any]]) -> None:
     """Many audit rows of one model in one INSERT. Each entry: pk, actor, action, and optionally
     old, new, note, data (as ``audit_record``)."""
+    if not entries:  # as bulk_create of nothing: no statement
+        return
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
     connection = connections[router.db_for_write(AuditEntry)]
     if connection.vendor == "postgresql":
@@ -74,13 +76,13 @@ _AUDIT_INSERT = """
 
 def _audit_insert_sql(connection: Any, content_type_id: int, entries: list[dict[str, Any]]) -> None:
     """PostgreSQL: the rows as arrays, bound apart from the SQL (see bound_sql); same values as the ORM path."""
-    columns: list[list[Any]] = [[] for _ in range(8)]
+    rows = []
     for e in entries:
         who = actor_fields(e["actor"])
-        row = (str(e["pk"]), who["actor"].pk if who["actor"] is not None else None, who["actor_label"], e["action"],
-               e.get("old", ""), e.get("new", ""), e.get("note", ""), json.dumps(e.get("data") or {}))  # fmt: skip
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
+        rows.append((str(e["pk"]), who["actor"].pk if who["actor"] is not None else None, who["actor_label"],
+                     e["action"], e.get("old", ""), e.get("new", ""), e.get("note", ""),
+                     json.dumps(e.get("data") or {})))  # fmt: skip
+    columns = [list(column) for column in zip(*rows, strict=True)]
     with bound_cursor(connection) as cursor:
         cursor.execute(_AUDIT_INSERT, [content_type_id, timezone.now(), *columns])
 
