@@ -48,7 +48,7 @@ def fingerprint(request: Request) -> str:
     raw = request._request.body or b""
     try:  # the same JSON with keys in another order or other spacing is the same request
         raw = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the parser answers 400 for both
         pass
     return hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), raw])).hexdigest()
 
@@ -63,13 +63,15 @@ def begin(request: Request) -> IdempotencyRecord | None:
     owner, fp, now = owner_of(request), fingerprint(request), timezone.now()
     lock = now + timedelta(seconds=settings.API_IDEMPOTENCY_LOCK_SECONDS)
     expires = now + timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS)
+    # The times as the ORM stores them: sqlite3 would keep "+00:00", which the ORM's filters never match.
+    times = [connection.ops.adapt_datetimefield_value(t) for t in (lock, now, expires)]
     with transaction.atomic(), connection.cursor() as cur:
         execute_relaxed(
             cur,
             f'INSERT INTO {_TABLE} (owner, "key", fingerprint, method, path, in_flight, response_headers, '  # noqa: S608
             "locked_until, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             'ON CONFLICT (owner, "key") DO NOTHING RETURNING id',
-            [owner, key, fp, request.method, request.path[:500], True, "{}", lock, now, expires],
+            [owner, key, fp, request.method, request.path[:500], True, "{}", *times],
         )
         row = cur.fetchone()
     if row is not None:
