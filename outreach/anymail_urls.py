@@ -5,6 +5,7 @@ to the Mailgun URL raises TypeError), which Django turns into a 500 and the send
 The wrapper answers 400 when the view fails before any of our receivers ran (nothing was stored);
 a failure after a receiver ran stays a 500, so the ESP retries and the replay is stored once. The
 URL of an ESP this deployment has not configured answers 404 instead of anymail's configuration error.
+A JSON body nested too deep for the parse (``campaigns.jsonsafe.too_deep``) is a 400 before anymail reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from anymail.urls import urlpatterns as anymail_patterns
 from django.http import HttpResponseBadRequest, HttpResponseNotFound
 from django.urls import URLPattern
 
+from campaigns.jsonsafe import too_deep
+
 from .events import receivers_ran, reset_receivers
 
 app_name = "anymail"
@@ -27,6 +30,9 @@ def guard(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         reset_receivers()
+        if request.method == "POST" and (reason := too_deep(request.body)):
+            logger.warning("anymail webhook %s: %s", request.path, reason)
+            return HttpResponseBadRequest(f"body: {reason}")
         try:
             return view(request, *args, **kwargs)
         except AnymailConfigurationError as exc:  # before any receiver: nothing was read or stored

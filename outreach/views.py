@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from campaigns.jsonsafe import unstorable
+from campaigns.jsonsafe import too_deep, unstorable
 from campaigns.models import Campaign
 
 from .capture import lead_capture, lead_confirm
@@ -91,6 +91,8 @@ def capture(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "outreach/capture.html", {**context, "form": CaptureInput(initial=initial)})
 
     if as_json:
+        if reason := too_deep(request.body):
+            return JsonResponse({"errors": {"__all__": [reason]}}, status=400)
         try:
             data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):

@@ -94,6 +94,20 @@ def test_a_body_postgresql_cannot_store_is_400_naming_where(agent, body, where):
     assert agent.client.post("/api/v1/actions/", data=paired, content_type="application/json").status_code == 201
 
 
+@pytest.mark.parametrize("headers", [{}, {"HTTP_IDEMPOTENCY_KEY": "deep-1"}])
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_a_body_nested_too_deep_is_400_naming_the_body(agent, headers, depth):
+    """At 5,000 levels json.loads raised RecursionError, at 150 the save's json.dumps did: both were 500s."""
+    from campaigns.models import Action
+
+    body = '{"key": "deep", "action_type": "noop", "payload": {"x": %s}}' % ("[" * depth + "]" * depth)
+    response = agent.client.post("/api/v1/actions/", data=body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["body"]
+    assert "nested more than 100 levels" in response.json()["errors"][0]["message"]
+    assert not Action.objects.exists()
+
+
 def test_invalid_transition_is_409_conflict(agent):
     campaign_id = agent.post("/api/v1/campaigns/", {**DRAFT, "strategy": ""}).json()["id"]
     response = agent.post(f"/api/v1/campaigns/{campaign_id}/submit/")

@@ -103,7 +103,9 @@ def test_capture_json_field_errors_are_400_and_write_nothing(client, form, runni
     ("body", "field"),
     [('{"email": "a@example.com", "consent": true, "name": "\\ud800"}', "name"),
      ('{"email": "a@example.com", "consent": true, "name": {"n": 1}}', "name"),
-     ('{"email": "a@example.com", "consent": {"x": 1}}', "consent")],
+     ('{"email": "a@example.com", "consent": {"x": 1}}', "consent"),
+     # json.loads raised RecursionError (a 500) on this; now refused before parsing
+     ('{"email": "a@example.com", "consent": true, "name": %s}' % ("[" * 5000 + "]" * 5000), "__all__")],
 )  # fmt: skip
 def test_capture_json_refuses_lone_surrogates_and_nested_values_naming_the_field(client, form, running_campaign,
                                                                                  body, field):  # fmt: skip

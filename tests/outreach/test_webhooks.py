@@ -194,6 +194,17 @@ def test_a_signed_event_with_nul_or_a_lone_surrogate_is_stored_with_them_replace
     assert "k\ufffd" in json.dumps(stored.payload, ensure_ascii=False)
 
 
+def test_a_signed_body_nested_too_deep_is_a_400_and_stores_nothing(client, sent):
+    """json.loads inside anymail raised RecursionError: a 500, which the ESP retries forever."""
+    body = json.dumps({"signature": _signature("tok-deep"), "event-data": {"event": "opened", "id": "ev-deep",
+                       "timestamp": time.time(), "recipient": "ada@example.com", "tags": "TAGS"}})  # fmt: skip
+    body = body.replace('"TAGS"', "[" * 5000 + "]" * 5000)
+    response = client.post("/anymail/mailgun/tracking/", data=body, content_type="application/json", **AUTH)
+    assert response.status_code == 400
+    assert b"nested more than 100 levels" in response.content
+    assert not EspEvent.objects.exists()
+
+
 def test_an_overflowing_timestamp_is_a_400_and_stores_nothing(client, sent):
     response = _tracking(client, "opened", "tok-big", message_id="x", recipient="ada@example.com", timestamp=1e20)
     assert response.status_code == 400
