@@ -97,7 +97,7 @@ def test_a_body_postgresql_cannot_store_is_400_naming_where(agent, body, where):
 @pytest.mark.parametrize("headers", [{}, {"HTTP_IDEMPOTENCY_KEY": "deep-1"}])
 @pytest.mark.parametrize("depth", [150, 5000])
 def test_a_body_nested_too_deep_is_400_naming_the_body(agent, headers, depth):
-    """At 5,000 levels json.loads raised RecursionError, at 150 the save's json.dumps did: both were 500s."""
+    """At 5,000 levels json.loads raised RecursionError (a 500); 150 is past the limit of 100."""
     from campaigns.models import Action
 
     body = '{"key": "deep", "action_type": "noop", "payload": {"x": %s}}' % ("[" * depth + "]" * depth)
