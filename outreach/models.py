@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from email.headerregistry import Address
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -191,7 +192,15 @@ class Mailbox(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "from_email"], name="mailbox_unique_address")]
 
     def __str__(self) -> str:
-        return f"{self.from_name} <{self.from_email}>" if self.from_name else self.from_email
+        return self.from_header()
+
+    def from_header(self) -> str:
+        """The From address, the name quoted where it needs it: "Acme, Inc." unquoted would read as two addresses."""
+        if not self.from_name:
+            return self.from_email
+        username, _, domain = self.from_email.rpartition("@")  # parts, not addr_spec: that one is parsed strictly
+        # Whitespace collapsed: a line break in a header value would be refused (or worse, injected).
+        return str(Address(display_name=" ".join(self.from_name.split()), username=username, domain=domain))
 
     def clean(self) -> None:
         if self.hourly_cap > self.daily_cap:

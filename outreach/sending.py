@@ -82,10 +82,9 @@ def email_fields(
     all_headers = dict(headers)
     if mailbox.reply_to:
         all_headers["Reply-To"] = mailbox.reply_to
-    from_email = f"{mailbox.from_name} <{mailbox.from_email}>" if mailbox.from_name else mailbox.from_email
     return {
         "to": lead.email,
-        "from_email": from_email,
+        "from_email": mailbox.from_header(),
         "subject": rendered.subject,
         "text": rendered.text,
         "html": rendered.html,

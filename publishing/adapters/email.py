@@ -170,6 +170,10 @@ def _send_smtp(conn: SMTPBackend, message: AnymailMessage, message_id: str) -> E
         sent = conn.send_messages([message])
     except (OSError, smtplib.SMTPException) as exc:
         raise _smtp_error(exc, after_data=watch.started) from exc
+    except ValueError as exc:  # Django refused an address or header while building the message: nothing left
+        if watch.started:
+            raise OutcomeUnknownError(f"email: {exc} after DATA: reconcile before any resend") from exc
+        raise PermanentError(f"email: not sent: {exc}") from exc
     finally:
         if opened_here:
             try:

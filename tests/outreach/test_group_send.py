@@ -91,6 +91,18 @@ def test_a_group_goes_out_over_one_session_with_every_row_the_single_send_writes
     assert len(smtp.messages) == 6  # nothing twice
 
 
+def test_a_sender_name_with_a_comma_goes_out_quoted(smtp, outreach_setup, enrolled):
+    # Unquoted, "Acme, Inc. <sales@…>" reads as two addresses: Django refused every message of the mailbox.
+    outreach_setup["mailbox"].from_name = 'Acme, Inc. "Sales"'
+    outreach_setup["mailbox"].save()
+    Dispatcher(worker_id="t").drain()
+
+    assert len(smtp.messages) == 6
+    assert {m["From"].addresses[0].display_name for m in smtp.messages} == {'Acme, Inc. "Sales"'}
+    assert {m["From"].addresses[0].addr_spec for m in smtp.messages} == {"sales@brand.example"}
+    assert set(SendAttempt.objects.values_list("status", flat=True)) == {"sent"}
+
+
 def test_a_two_step_sequence_moves_each_lead_to_its_next_step(smtp, outreach_setup, enrolled):
     from outreach.models import SequenceStep
 

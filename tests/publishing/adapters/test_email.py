@@ -159,6 +159,14 @@ def test_bad_input_is_refused_naming_the_field(sink, override, field):
     assert sink.messages == []
 
 
+def test_an_address_django_cannot_parse_is_permanent_and_nothing_is_sent(sink):
+    # Unquoted, the comma makes two addresses of one: Django refuses it before MAIL FROM. Nothing left,
+    # so it is a permanent refusal naming the address, not an unknown outcome to reconcile.
+    with pytest.raises(PermanentError, match=r"not sent: Invalid address.*Acme, Inc"):
+        send_email(spec(from_email="Acme, Inc. <hello@acme.example>"))
+    assert sink.messages == [] and sink.envelopes == []
+
+
 # --- one message per key, with the caller's attempt row (a minimal stand-in for outreach's) ---------
 
 
