@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import io
+import random
 import socket
+import string
 from collections.abc import Iterator
+from email.generator import BytesGenerator
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -14,7 +18,7 @@ from django.core.mail import get_connection
 from pytest_httpserver import HTTPServer
 
 from publishing.adapters.base import OutcomeUnknownError, PermanentError, RetryAfterError
-from publishing.adapters.email import EmailMessageSpec, EmailResult, send_email
+from publishing.adapters.email import SHORT_HEADERS_AS_IS, EmailMessageSpec, EmailResult, build_message, send_email
 
 KEY = "send_email:7:42:1"
 
@@ -165,6 +169,32 @@ def test_an_address_django_cannot_parse_is_permanent_and_nothing_is_sent(sink):
     with pytest.raises(PermanentError, match=r"not sent: Invalid address.*Acme, Inc"):
         send_email(spec(from_email="Acme, Inc. <hello@acme.example>"))
     assert sink.messages == [] and sink.envelopes == []
+
+
+def _flatten(msg, policy) -> bytes:
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=policy).flatten(msg)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["Acme, Inc.", "Zoë", "A" * 90])
+def test_the_fast_header_policy_writes_the_same_bytes_as_compat32(name):
+    # Long and non-ASCII headers (a folded List-Unsubscribe, an encoded From) go compat32's own way.
+    message = build_message(spec(from_email=f'"{name}" <hello@acme.example>', subject="Über " + "x" * 80),
+                            "abc@acme.example").message()  # fmt: skip
+    assert message.policy is SHORT_HEADERS_AS_IS and message.get_boundary().startswith("=" * 15)
+    assert _flatten(message, SHORT_HEADERS_AS_IS.clone(linesep="\r\n")) == _flatten(
+        message, email.policy.compat32.clone(linesep="\r\n"))  # fmt: skip
+
+
+def test_short_headers_as_is_matches_compat32_on_random_values():
+    rng = random.Random(5)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \t" + " " * 8
+    fast, slow = SHORT_HEADERS_AS_IS.clone(linesep="\r\n"), email.policy.compat32.clone(linesep="\r\n")
+    for _ in range(20_000):
+        name = rng.choice(["Subject", "To", "List-Unsubscribe", "X-Campaign-Key"])
+        value = rng.choice(["", " ", "=?utf-8?q?"]) + "".join(rng.choices(alphabet, k=rng.randint(0, 80)))
+        assert fast.fold_binary(name, value) == slow.fold_binary(name, value), (name, value)
 
 
 # --- one message per key, with the caller's attempt row (a minimal stand-in for outreach's) ---------
