@@ -68,7 +68,9 @@ def run_raw(messages: list, port: int) -> float:
 
     from publishing.adapters.email import build_message
 
-    prebuilt = [(m.from_email, [m.to], build_message(m, m.message_id, get_connection()).message().as_bytes())
+    # CRLF as Django's SMTP backend writes them: with bare LFs the sink read each message as one line.
+    prebuilt = [(m.from_email, [m.to],
+                 build_message(m, m.message_id, get_connection()).message().as_bytes(linesep="\r\n"))
                 for m in messages]  # fmt: skip
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
@@ -206,6 +208,11 @@ def run_product(n: int, threads: int, processes: int) -> tuple[float, int, float
     assert enqueued == n, f"the producer enqueued {enqueued} of {n}"
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
+    # A long-running worker builds Django's URL resolver once (the unsubscribe links need it); built in
+    # each forked worker it would cost 0.3 s of a ~15 s drain. Built here, the workers inherit it.
+    from outreach.sending import unsubscribe_url
+
+    unsubscribe_url(lead=leads[0], campaign_id=campaign.pk)
     connections.close_all()  # never fork with an open database connection
     started, busy = time.perf_counter(), machine_busy()
     if processes == 1:
@@ -254,9 +261,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--processes", type=int, default=1, help="forked worker processes, each with --threads")
     parser.add_argument("--skip-post-office", action="store_true")
-    parser.add_argument(
-        "--skip-ours", action="store_true", help="no bench-local path (nor post-office, compared to it)"
-    )
+    parser.add_argument("--skip-ours", action="store_true", help="no bench-local path")
     parser.add_argument("--product", type=int, default=2000, help="messages through the real outreach path (0: skip)")
     args = parser.parse_args()
     sink = Sink()
@@ -285,7 +290,7 @@ def main() -> None:
             product = run_product(args.product, args.threads, args.processes)
             product_counts = sink.counts()
         po = []
-        if not (args.skip_post_office or args.skip_ours):
+        if not args.skip_post_office:
             configs = [(100, 1, 5), (1000, 1, 5), (1000, 1, 10), (5000, 2, 10)]
             po = run_post_office(args.n, configs)
             po_counts = sink.counts()
@@ -319,10 +324,14 @@ def main() -> None:
         best_send = min(r["send_s"] for _, r in po)
         print(f"  sink got {po_counts['count']:,} from post-office over {len(po)} runs "
               f"({po_counts['count'] / len(po):,.0f} per run)")  # fmt: skip
-        print(f"  ours vs django-post-office (best queue+send): {args.n / t_ours:,.0f} vs {args.n / best:,.0f} msgs/s "
-              f"→ ratio {best / t_ours:.2f} (target ≥ 1.0)")  # fmt: skip
-        print(f"  ours vs django-post-office (best send phase alone, stricter): {args.n / t_ours:,.0f} vs "
-              f"{args.n / best_send:,.0f} msgs/s → ratio {best_send / t_ours:.2f}")  # fmt: skip
+        # The product path is what ships: compared when it sent the same number of messages.
+        contenders = [("product path", product[0])] if product and args.product == args.n else []
+        contenders += [] if args.skip_ours else [("bench-local path", t_ours)]
+        for label, t in contenders:
+            print(f"  {label} vs django-post-office (best queue+send): {args.n / t:,.0f} vs {args.n / best:,.0f} "
+                  f"msgs/s → ratio {best / t:.2f} (target ≥ 1.0)")  # fmt: skip
+            print(f"  {label} vs django-post-office (best send phase alone, stricter): {args.n / t:,.0f} vs "
+                  f"{args.n / best_send:,.0f} msgs/s → ratio {best_send / t:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
