@@ -10,6 +10,7 @@ retries; the caller's attempt row (written before the call) is what keeps one me
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import smtplib
 import socket
@@ -205,7 +206,7 @@ def _send_smtp(conn: SMTPBackend, message: AnymailMessage, message_id: str) -> E
         # What Django's EmailBackend._send does (one message, our connection), with the sender's
         # address parsed once per process instead of per message: it is the same on every message.
         conn.connection.sendmail(_envelope_sender(message.from_email, encoding),
-                                 [sanitize_address(address, encoding) for address in message.recipients()],
+                                 [envelope_recipient(address, encoding) for address in message.recipients()],
                                  message.message().as_bytes(linesep="\r\n"))  # fmt: skip
     except (OSError, smtplib.SMTPException) as exc:
         raise _smtp_error(exc, after_data=watch.started) from exc
@@ -225,6 +226,18 @@ def _send_smtp(conn: SMTPBackend, message: AnymailMessage, message_id: str) -> E
 @functools.lru_cache(maxsize=256)
 def _envelope_sender(address: str, encoding: str) -> str:
     return sanitize_address(address, encoding)
+
+
+# local@domain with a dot-atom local part and LDH labels (1-63 characters each): the form normalised
+# lead addresses have, which sanitize_address returns unchanged.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}")  # fmt: skip
+
+
+def envelope_recipient(address: str, encoding: str) -> str:
+    """The RCPT TO address as Django's backend makes it, without the full RFC 5322 parse for a plain
+    ``local@domain`` (which it returns unchanged). Anything else goes through sanitize_address."""
+    return address if _PLAIN_ADDRESS.fullmatch(address) else sanitize_address(address, encoding)
 
 
 def _smtp_error(exc: BaseException, *, after_data: bool) -> Exception:
