@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.db import connections, router
 from django.db.backends.postgresql.base import ServerBindingCursor
 from psycopg.types.array import ListBinaryDumper
 
@@ -34,3 +35,38 @@ def bound_cursor(connection: Any) -> Iterator[Any]:
     raw.adapters.register_dumper(list, ListBinaryDumper)
     with connection._prepare_cursor(raw) as cursor:
         yield cursor
+
+
+def bulk_insert(objs: list[Any]) -> None:
+    """``bulk_create`` (elsewhere: bulk_create itself) for PostgreSQL in one ``INSERT … SELECT FROM unnest`` with binary arrays; sets pks.
+
+    Django's own bulk_create also unnests, but binds on the client: its arrays become text literals
+    escaped in Python, which made 100 send attempts cost about 4 ms of CPU (a sixth of a group
+    send's reservation, profiled). Same values as bulk_create: each concrete field's ``pre_save``
+    and ``get_db_prep_save``; an auto primary key comes back by RETURNING, in row order.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":  # the demo's SQLite
+        model._base_manager.bulk_create(objs)
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    pk = meta.pk
+    auto_pk = pk.db_returning
+    fields = [f for f in meta.concrete_fields if not (f is pk and auto_pk)]
+    columns = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs] for f in fields]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    names = ", ".join(quote(f.column) for f in fields)
+    # Names and types come from the model's meta; values are parameters.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if auto_pk:
+        sql += f" RETURNING {quote(pk.column)}"
+    with bound_cursor(connection) as cursor:
+        cursor.execute(sql, columns)
+        returned = cursor.fetchall() if auto_pk else []
+    for obj, row in zip(objs, returned, strict=False):
+        setattr(obj, pk.attname, row[0])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias

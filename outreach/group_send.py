@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.audit import transition, transition_many
+from campaigns.bound_sql import bulk_insert
 from campaigns.controls import is_live
 from campaigns.events import events_record_many
 from campaigns.models import Action, Campaign
@@ -132,7 +133,7 @@ def _reserve(campaign_id: int, actions: list[Action], steps: dict[int, SequenceS
             subject=rendered.subject[:300],
         )  # fmt: skip
         pending.append((action, enrollment, step, attempt, rendered, url))
-    SendAttempt.objects.bulk_create([p[3] for p in pending])  # one INSERT; PostgreSQL returns the ids
+    bulk_insert([p[3] for p in pending])  # one INSERT; it returns the ids
     return [
         _Item(action=action, enrollment=enrollment, step=step, attempt=attempt,
               fields=h.message_fields(attempt=attempt, lead=enrollment.lead, campaign=campaign,
