@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from rest_framework import generics
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,22 +41,11 @@ class Cursor(CursorPagination):
             raise NotFound(self.invalid_cursor_message) from None
 
 
-def refuse_nul(request: Request) -> None:
-    """PostgreSQL text cannot hold NUL: refuse it in the query string with a 400 instead of a database
-    error. Bodies are checked field by field by the JSON parser (campaigns.api.parsers)."""
-    if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", ""):
-        raise ValidationError({"query": "NUL characters are not allowed"})
-
-
 class ApiMixin:
     authentication_classes = [TokenAuthentication, *APIView.authentication_classes]
     permission_classes = [ScopePermission]
     throttle_classes = [TokenRateThrottle]
     human_only = False
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        refuse_nul(request)
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """DRF's dispatch, with the Idempotency-Key around the handler.

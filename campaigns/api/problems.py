@@ -78,16 +78,21 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     return [{"field": prefix, "message": str(detail)}]
 
 
-def problem(kind: str, status_code: int, detail: str, *, errors: list | None = None,
-            headers: dict[str, str] | None = None, instance: str = "") -> Response:  # fmt: skip
+def problem_body(kind: str, status_code: int, detail: str, *, errors: list | None = None,
+                 instance: str = "") -> dict[str, Any]:  # fmt: skip
     body: dict[str, Any] = {"type": type_uri(kind), "title": TITLES[kind], "status": status_code, "detail": detail,
                             "code": kind}  # fmt: skip
     if instance:
         body["instance"] = instance
     if errors:
         body["errors"] = errors
-    response = Response(body, status=status_code, headers=headers, content_type=CONTENT_TYPE)
-    return response
+    return body
+
+
+def problem(kind: str, status_code: int, detail: str, *, errors: list | None = None,
+            headers: dict[str, str] | None = None, instance: str = "") -> Response:  # fmt: skip
+    body = problem_body(kind, status_code, detail, errors=errors, instance=instance)
+    return Response(body, status=status_code, headers=headers, content_type=CONTENT_TYPE)
 
 
 def _transition_kind(message: str) -> tuple[str, int]:
