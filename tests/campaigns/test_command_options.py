@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db
          "--chunk-days"),
         (["backfill_metrics", "--from", "9999-12-30", "--to", "9999-12-31"], "--from"),
         (["event_partitions", "--detach-older-than", "999999"], "--detach-older-than"),
+        (["campaign_tick", "--campaign-id", "1", "--ticks", "2", "--interval-seconds", "99999999999"],
+         "--interval-seconds"),
     ],
 )  # fmt: skip
 def test_an_out_of_range_option_is_refused_naming_it(args, option):

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from campaigns.cli import check_range
 from campaigns.controls import is_live
 from campaigns.dispatcher import Dispatcher
 from campaigns.models import Campaign
@@ -22,9 +23,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, campaign_id: int, interval_seconds: int, ticks: int, batch_size: int, mode: str | None,
                **options) -> None:  # fmt: skip
-        for name, value in (("--interval-seconds", interval_seconds), ("--ticks", ticks), ("--batch-size", batch_size)):
-            if value < 1:
-                raise CommandError(f"{name}: must be at least 1")
+        # Bounded above too: a huge interval made time.sleep raise OverflowError after the first tick.
+        check_range("--interval-seconds", interval_seconds, 1, 86_400)
+        check_range("--ticks", ticks, 1, 1_000_000)
+        check_range("--batch-size", batch_size, 1, 100_000)
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
             raise CommandError(f"--campaign-id: no campaign with id {campaign_id}")
