@@ -31,20 +31,24 @@ def encrypt(value: str) -> str:
     return fernet().encrypt(value.encode()).decode() if value else ""
 
 
+NO_KEY = "FIELD_ENCRYPTION_KEYS: no configured key decrypts a stored secret; put the old key back after the new one"
+
+
 def decrypt(token: str) -> str:
     if not token:
         return ""
     try:
         return fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise DecryptionError(
-            "FIELD_ENCRYPTION_KEYS: no configured key decrypts a stored secret; put the old key back after the new one"
-        ) from None
+        raise DecryptionError(NO_KEY) from None
 
 
 def rotate(token: str) -> str:
-    """The same secret encrypted with the first key (a no-op for empty values)."""
-    return fernet().rotate(token.encode()).decode() if token else ""
+    """The same secret encrypted with the first key (a no-op for empty values). DecryptionError as decrypt."""
+    try:
+        return fernet().rotate(token.encode()).decode() if token else ""
+    except InvalidToken:
+        raise DecryptionError(NO_KEY) from None
 
 
 class EncryptedTextField(models.TextField):

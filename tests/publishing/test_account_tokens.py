@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -67,6 +67,19 @@ def test_rotation_re_encrypts_with_the_first_key_so_the_old_key_can_go(settings,
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     assert SocialAccount.objects.get(pk=account.pk).access_token == ACCESS
     assert MastodonApp.objects.get(pk=app.pk).client_secret == "app-secret"
+
+
+@pytest.mark.django_db
+def test_rotation_with_the_old_key_already_dropped_names_the_row_and_changes_nothing(settings, old_key):
+    account = AccountFactory(access_token=ACCESS)
+    before = raw_columns(account)
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]  # the old key removed before rotating: nothing decrypts
+
+    with pytest.raises(CommandError, match=rf"publishing.SocialAccount id {account.pk}, field \w+_token: "
+                                           "FIELD_ENCRYPTION_KEYS: no configured key"):  # fmt: skip
+        call_command("rotate_field_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert raw_columns(account) == before  # rolled back: still readable once the old key is back
 
 
 @pytest.mark.django_db

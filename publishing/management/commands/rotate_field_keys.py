@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from publishing.crypto import EncryptedTextField, rotate
+from publishing.crypto import DecryptionError, EncryptedTextField, rotate
 
 
 def encrypted_fields() -> list[tuple[type, tuple[str, ...]]]:
@@ -19,6 +19,13 @@ def encrypted_fields() -> list[tuple[type, tuple[str, ...]]]:
         if names and not model._meta.proxy:
             found.append((model, names))
     return found
+
+
+def _rotated(model: type, pk: object, field: str, token: str | None) -> str:
+    try:
+        return rotate(token or "")
+    except DecryptionError as exc:  # the whole model's rotation rolls back; models done before it stay done
+        raise CommandError(f"{model._meta.label} id {pk}, field {field}: {exc}") from None
 
 
 class Command(BaseCommand):
@@ -37,7 +44,7 @@ class Command(BaseCommand):
                 for pk, *tokens in rows:
                     cursor.execute(
                         f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608
-                        [rotate(t or "") for t in tokens] + [pk],
+                        [_rotated(model, pk, name, t) for name, t in zip(fields, tokens, strict=True)] + [pk],
                     )
             total += len(rows)
             self.stdout.write(f"{model._meta.label}: {len(rows)} row(s) re-encrypted")
