@@ -7,10 +7,9 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, router, transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from .bound_sql import bound_cursor
+from .bound_sql import bound_cursor, update_rows
 from .errors import ConcurrentTransition, InvalidTransition
 from .models import AuditEntry
 
@@ -170,55 +169,6 @@ def _compare_and_set_many(
     model: type[models.Model], pks: list[Any], to: str, *, old: str, updates: dict[str, Any],
     per_row: dict[Any, dict[str, Any]],
 ) -> list[Any]:  # fmt: skip
-    """Move the rows of ``pks`` still in ``old`` to ``to``; returns the pks moved.
-
-    On PostgreSQL one ``UPDATE … WHERE status = old RETURNING`` (the row lock makes it a
-    compare-and-set), with the per-row values joined from arrays: Django would build a CASE with a
-    WHEN per row and field, whose compilation cost more than the statement on the hot send paths.
-    Elsewhere (SQLite, or expressions in ``updates``): SELECT … FOR UPDATE, then the ORM's UPDATE.
-    """
-    connection = connections[router.db_for_write(model)]
-    names = sorted({name for values in per_row.values() for name in values})
-    plain = not any(hasattr(v, "resolve_expression") for v in updates.values())
-    if connection.vendor == "postgresql" and plain:
-        return _compare_and_set_sql(connection, model, pks, to, old=old, updates=updates, per_row=per_row, names=names)
-    moved = list(model._base_manager.select_for_update().filter(pk__in=pks, status=old).values_list("pk", flat=True))
-    if moved:
-        by_field = {
-            name: Case(*[When(pk=pk, then=Value(per_row[pk][name])) for pk in moved], output_field=model._meta.get_field(name))
-            for name in names
-        }  # fmt: skip
-        model._base_manager.filter(pk__in=moved).update(status=to, **updates, **by_field)
-    return moved
-
-
-def _compare_and_set_sql(
-    connection: Any, model: type[models.Model], pks: list[Any], to: str, *, old: str, updates: dict[str, Any],
-    per_row: dict[Any, dict[str, Any]], names: list[str],
-) -> list[Any]:  # fmt: skip
-    meta, quote = model._meta, connection.ops.quote_name
-    status = meta.get_field("status")
-    sets, params = [f"{quote(status.column)} = %s"], [to]
-    for name, value in updates.items():
-        field = meta.get_field(name)
-        sets.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    pk_field = meta.pk
-    table = quote(meta.db_table)
-    if names:
-        fields = [meta.get_field(name) for name in names]
-        sets += [f"{quote(f.column)} = v.{quote(f.column)}" for f in fields]
-        columns = [pk_field, *fields]
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
-        source = f" FROM unnest({arrays}) AS v({', '.join(quote(f.column) for f in columns)})"
-        where = f"{table}.{quote(pk_field.column)} = v.{quote(pk_field.column)}"
-        params += [list(pks)] + [[f.get_db_prep_save(per_row[pk][f.name], connection) for pk in pks] for f in fields]
-    else:
-        source, where = "", f"{table}.{quote(pk_field.column)} = ANY(%s::{pk_field.db_type(connection)}[])"
-        params.append(list(pks))
-    # Names come from the model's meta, values are parameters.
-    sql = f"UPDATE {table} SET {', '.join(sets)}{source} WHERE {where} AND {table}.{quote(status.column)} = %s"  # noqa: S608
-    sql += f" RETURNING {table}.{quote(pk_field.column)}"
-    with bound_cursor(connection) as cur:
-        cur.execute(sql, [*params, old])
-        return [row[0] for row in cur.fetchall()]
+    """Move the rows of ``pks`` still in ``old`` to ``to``; returns the pks moved. The row lock the
+    UPDATE takes makes ``WHERE status = old`` a compare-and-set (bound_sql.update_rows)."""
+    return update_rows(model, pks, updates={"status": to, **updates}, per_row=per_row, where={"status": old})

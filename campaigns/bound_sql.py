@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.models import Case, Value, When
 from psycopg.types.array import ListBinaryDumper
 
 
@@ -71,3 +72,65 @@ def bulk_insert(objs: list[Any]) -> None:
                 setattr(obj, pk.attname, value)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update_rows(model: type[models.Model], pks: list[Any], *, updates: dict[str, Any],
+                per_row: dict[Any, dict[str, Any]] | None = None, where: dict[str, Any] | None = None) -> list[Any]:  # fmt: skip
+    """UPDATE the rows of ``pks`` that still match ``where`` (field → value); returns the pks updated.
+
+    ``updates`` are the same for every row; ``per_row`` maps every pk to values of its own (the same
+    fields for each). On PostgreSQL one ``UPDATE … FROM unnest(…) … RETURNING`` with the per-row
+    values joined from binary arrays: Django would build a CASE with a WHEN per row and field, whose
+    compilation cost more than the statement on the hot send paths. Elsewhere (SQLite), or with
+    expressions (F, Case) in ``updates``: SELECT … FOR UPDATE, then the ORM's UPDATE with CASEs.
+    """
+    per_row, where = per_row or {}, where or {}
+    connection = connections[router.db_for_write(model)]
+    names = sorted({name for values in per_row.values() for name in values})
+    plain = not any(hasattr(v, "resolve_expression") for v in updates.values())
+    if connection.vendor == "postgresql" and plain:
+        return _update_rows_sql(connection, model, pks, updates=updates, per_row=per_row, where=where, names=names)
+    moved = list(model._base_manager.select_for_update().filter(pk__in=pks, **where).values_list("pk", flat=True))
+    if moved:
+        by_field = {
+            name: Case(*[When(pk=pk, then=Value(per_row[pk][name])) for pk in moved], output_field=model._meta.get_field(name))
+            for name in names
+        }  # fmt: skip
+        model._base_manager.filter(pk__in=moved).update(**updates, **by_field)
+    return moved
+
+
+def _update_rows_sql(
+    connection: Any, model: type[models.Model], pks: list[Any], *, updates: dict[str, Any],
+    per_row: dict[Any, dict[str, Any]], where: dict[str, Any], names: list[str],
+) -> list[Any]:  # fmt: skip
+    meta, quote = model._meta, connection.ops.quote_name
+    sets, params = [], []
+    for name, value in updates.items():
+        field = meta.get_field(name)
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    pk_field = meta.pk
+    table = quote(meta.db_table)
+    if names:
+        fields = [meta.get_field(name) for name in names]
+        sets += [f"{quote(f.column)} = v.{quote(f.column)}" for f in fields]
+        columns = [pk_field, *fields]
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+        source = f" FROM unnest({arrays}) AS v({', '.join(quote(f.column) for f in columns)})"
+        conditions = [f"{table}.{quote(pk_field.column)} = v.{quote(pk_field.column)}"]
+        params += [list(pks)] + [[f.get_db_prep_save(per_row[pk][f.name], connection) for pk in pks] for f in fields]
+    else:
+        source = ""
+        conditions = [f"{table}.{quote(pk_field.column)} = ANY(%s::{pk_field.db_type(connection)}[])"]
+        params.append(list(pks))
+    for name, value in where.items():
+        field = meta.get_field(name)
+        conditions.append(f"{table}.{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    # Names come from the model's meta, values are parameters.
+    sql = f"UPDATE {table} SET {', '.join(sets)}{source} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    sql += f" RETURNING {table}.{quote(pk_field.column)}"
+    with bound_cursor(connection) as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]

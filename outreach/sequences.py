@@ -14,10 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DateTimeField, IntegerField, Value, When
 from django.utils import timezone
 
 from campaigns.audit import audit_record, audit_record_many, transition, transition_many
+from campaigns.bound_sql import update_rows
 from campaigns.errors import InvalidTransition
 
 from .models import PLACEHOLDER, Enrollment, Lead, Sequence, SequenceStep, Template, lead_tz
@@ -268,11 +268,8 @@ def enrollments_advance_many(*, moves: list[tuple[Enrollment, Any, str]], touche
                         notes={e.pk: n or "last step done" for e, _, n in completing},
                         updates={"next_due_at": None, "last_touch_at": touched_at})  # fmt: skip
     if moving:
-        Enrollment.objects.filter(pk__in=[m[0].pk for m in moving]).update(
-            next_position=Case(*[When(pk=m[0].pk, then=Value(m[3])) for m in moving], output_field=IntegerField()),
-            next_due_at=Case(*[When(pk=m[0].pk, then=Value(m[4])) for m in moving], output_field=DateTimeField()),
-            last_touch_at=touched_at,
-        )
+        update_rows(Enrollment, [m[0].pk for m in moving], updates={"last_touch_at": touched_at},
+                    per_row={m[0].pk: {"next_position": m[3], "next_due_at": m[4]} for m in moving})  # fmt: skip
         audit_record_many(model=Enrollment, entries=[
             {"pk": e.pk, "actor": actor, "action": "advanced", "new": str(position), "note": note}
             for e, actor, note, position, _ in moving

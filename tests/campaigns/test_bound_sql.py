@@ -11,7 +11,7 @@ from django.db import connection
 from psycopg.adapt import PyFormat
 from psycopg.types.array import ListBinaryDumper
 
-from campaigns.bound_sql import bound_cursor, bulk_insert
+from campaigns.bound_sql import bound_cursor, bulk_insert, update_rows
 from campaigns.models import AuditEntry, Campaign
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,21 @@ def test_bulk_insert_writes_what_bulk_create_writes_and_sets_the_ids():
 def test_bulk_insert_of_nothing_does_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         bulk_insert([])
+
+
+def test_update_rows_gives_each_row_its_own_values_and_skips_rows_the_condition_excludes():
+    content_type = ContentType.objects.get_for_model(Campaign)
+    entries = _entries(content_type, None, "n")[:4]
+    bulk_insert(entries)
+    pks = [e.pk for e in entries]
+    AuditEntry.objects.filter(pk=pks[3]).update(old="other")
+
+    moved = update_rows(AuditEntry, pks, updates={"new": "done"}, where={"old": "sending"},
+                        per_row={pk: {"note": f"row {pk}", "object_id": str(-pk)} for pk in pks})  # fmt: skip
+
+    assert sorted(moved) == pks[:3]
+    rows = {e.pk: e for e in AuditEntry.objects.filter(pk__in=pks)}
+    assert [(rows[pk].new, rows[pk].note, rows[pk].object_id) for pk in pks[:3]] == [
+        ("done", f"row {pk}", str(-pk)) for pk in pks[:3]
+    ]
+    assert (rows[pks[3]].new, rows[pks[3]].note) == ("sent", entries[3].note)  # its condition failed: untouched
