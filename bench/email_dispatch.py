@@ -151,7 +151,7 @@ def _ours_threads(messages: list, threads: int) -> float:
     return elapsed
 
 
-def run_product(n: int, threads: int, processes: int) -> tuple[float, int, float]:
+def run_product(n: int, threads: int, processes: int, steps: int = 1) -> tuple[float, int, float]:
     """The outreach send path as the product runs it; returns (drain seconds, attempts sent, machine CPU seconds)."""
     import multiprocessing
     from datetime import time as clock
@@ -194,6 +194,9 @@ def run_product(n: int, threads: int, processes: int) -> tuple[float, int, float
     sequence = Sequence.objects.create(campaign=campaign, name="bench", send_days=list(range(7)),
                                        window_start=clock(0, 0), window_end=clock(23, 59, 59))  # fmt: skip
     SequenceStep.objects.create(sequence=sequence, position=1, template=template, wait_hours=0, condition="always")
+    for position in range(2, steps + 1):  # later steps only change what recording a send writes (moved on, not done)
+        SequenceStep.objects.create(sequence=sequence, position=position, template=template, wait_hours=48,
+                                    condition="always")  # fmt: skip
     leads = Lead.objects.bulk_create(
         [Lead(email=f"lead{i}@example.org", name=f"Lead {i}", identity_sha256=f"{i:064x}",
               consent_status=Lead.Consent.GRANTED) for i in range(n)],
@@ -263,6 +266,7 @@ def main() -> None:
     parser.add_argument("--skip-post-office", action="store_true")
     parser.add_argument("--skip-ours", action="store_true", help="no bench-local path")
     parser.add_argument("--product", type=int, default=2000, help="messages through the real outreach path (0: skip)")
+    parser.add_argument("--steps", type=int, default=1, help="steps of the product's sequence (only the first is sent)")
     args = parser.parse_args()
     sink = Sink()
     os.environ.update({"EMAIL_PROVIDER": "smtp", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port), "PUBLISHING_MODE": "live",
@@ -287,7 +291,7 @@ def main() -> None:
                 sent_rows, distinct_keys = cur.fetchone()
         product = None
         if args.product:
-            product = run_product(args.product, args.threads, args.processes)
+            product = run_product(args.product, args.threads, args.processes, args.steps)
             product_counts = sink.counts()
         po = []
         if not args.skip_post_office:

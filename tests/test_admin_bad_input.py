@@ -47,14 +47,13 @@ def test_a_reschedule_never_redirects_off_the_site(admin_client, post):
 
 @pytest.mark.parametrize(
     "query",
-    [{"campaign": "abc"}, {"campaign": "²"}, {"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"},
-     {"platform": "\x00"}],
-)  # fmt: skip
+    [{"campaign": "abc"}, {"campaign": "²"}, {"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"}],
+)  # fmt: skip  (a NUL anywhere in a query string is a 400: tests/campaigns/test_nul_in_query.py)
 def test_the_calendar_reads_bad_parameters_as_absent(admin_client, query):
     assert admin_client.get(reverse("admin:review_calendar"), query).status_code == 200
 
 
-@pytest.mark.parametrize("query", [{"kind": "\x00"}, {"platform": "\x00"}, {"status": "\x00"}, {"campaign": "²"},
+@pytest.mark.parametrize("query", [{"kind": "nope"}, {"platform": "nope"}, {"status": "nope"}, {"campaign": "²"},
                                    {"author": "²"}])  # fmt: skip
 def test_review_queue_filters_ignore_values_they_do_not_offer(admin_client, query):
     assert admin_client.get(reverse("admin:review_reviewitem_changelist"), query).status_code == 200

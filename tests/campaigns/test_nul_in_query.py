@@ -12,6 +12,8 @@ pytestmark = pytest.mark.django_db
     [
         "/admin/campaigns/campaign/?q=%00",  # the changelist search
         "/admin/outreach/lead/?status__exact=a%00b",  # a changelist filter
+        "/admin/review/reviewitem/calendar/?platform=%00",
+        "/admin/review/reviewitem/?kind=%00",
         "/api/v1/campaigns/?status=%00",
         "/health/?x=%00",
     ],
