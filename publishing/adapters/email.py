@@ -205,15 +205,16 @@ def _send_smtp(conn: SMTPBackend, message: AnymailMessage, message_id: str) -> E
     try:
         # What Django's EmailBackend._send does (one message, our connection), with the sender's
         # address parsed once per process instead of per message: it is the same on every message.
-        conn.connection.sendmail(_envelope_sender(message.from_email, encoding),
-                                 [envelope_recipient(address, encoding) for address in message.recipients()],
-                                 message.message().as_bytes(linesep="\r\n"))  # fmt: skip
+        try:
+            sender = _envelope_sender(message.from_email, encoding)
+            recipients = [envelope_recipient(address, encoding) for address in message.recipients()]
+            data = message.message().as_bytes(linesep="\r\n")
+        except Exception as exc:  # refused while being built (ValueError; the stdlib parser raises others too)
+            raise PermanentError(f"email: not sent: the message could not be built ({type(exc).__name__}: "
+                                 f"{exc})") from exc  # fmt: skip
+        conn.connection.sendmail(sender, recipients, data)
     except (OSError, smtplib.SMTPException) as exc:
         raise _smtp_error(exc, after_data=watch.started) from exc
-    except ValueError as exc:  # Django refused an address or header while building the message: nothing left
-        if watch.started:
-            raise OutcomeUnknownError(f"email: {exc} after DATA: reconcile before any resend") from exc
-        raise PermanentError(f"email: not sent: {exc}") from exc
     finally:
         if opened_here:
             try:
