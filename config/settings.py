@@ -317,9 +317,9 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_float("HEALTH_HEARTBEAT_MAX_AGE_SECONDS",
 ACTION_LEASE_SECONDS = int(env_float("ACTION_LEASE_SECONDS", 300))
 DISPATCH_BATCH_SIZE = int(env_float("DISPATCH_BATCH_SIZE", 25))
 # Actions of a type with a group handler (send_email, post_social) are run up to this many at a time by
-# one call (never more than a claimed batch holds). 100: per-group statements stop dominating (25 sent
-# 0.3x raw smtplib, 100 0.45x, 200 0.5x in bench/email_dispatch.py); more means more messages whose
-# "sent" waits for the whole group, and more to reconcile after a crash mid-group.
+# one call (never more than a claimed batch holds). 100: per-group statements stop dominating (stop 25
+# in docs/benchmarks.md: 0.3x raw smtplib at 25, 0.45x at 100, same code); more means more messages
+# whose "sent" waits for the whole group, and more to reconcile after a crash mid-group.
 GROUP_HANDLER_SIZE = int(env_float("GROUP_HANDLER_SIZE", 100))
 # Ticks: one slot every TICK_INTERVAL_SECONDS; producers find due work for a campaign (dotted paths,
 # each called as producer(campaign=, now=, parent=, force_proof=) -> number of actions enqueued).
