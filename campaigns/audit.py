@@ -154,7 +154,9 @@ def transition_many(
     if to not in model.TRANSITIONS.get(old, set()):
         raise InvalidTransition(f"{model._meta.verbose_name}: cannot go from {old} to {to}")
     with transaction.atomic():
-        moved = _compare_and_set_many(model, pks, to, old=old, updates=updates or {}, per_row=per_row or {})
+        # The row lock the UPDATE takes makes ``WHERE status = old`` a compare-and-set.
+        moved = update_rows(model, pks, updates={"status": to, **(updates or {})}, per_row=per_row,
+                            where={"status": old})  # fmt: skip
         if not moved:
             return []
         audit_record_many(model=model, entries=[
@@ -163,12 +165,3 @@ def transition_many(
             for pk in moved
         ])  # fmt: skip
     return moved
-
-
-def _compare_and_set_many(
-    model: type[models.Model], pks: list[Any], to: str, *, old: str, updates: dict[str, Any],
-    per_row: dict[Any, dict[str, Any]],
-) -> list[Any]:  # fmt: skip
-    """Move the rows of ``pks`` still in ``old`` to ``to``; returns the pks moved. The row lock the
-    UPDATE takes makes ``WHERE status = old`` a compare-and-set (bound_sql.update_rows)."""
-    return update_rows(model, pks, updates={"status": to, **updates}, per_row=per_row, where={"status": old})
